@@ -1,0 +1,60 @@
+// common.wgsl — bindings and types shared by every descent kernel.
+//
+// Not a standalone module: src/gpu/kernels.rs prepends a generated prelude that defines
+//   alias scalar = f32 | f64;   const P: u32 (features);   const LIMIT: scalar (blow-up bound)
+// and, when the adapter has subgroups, `enable subgroups;`.
+//
+// Bindings (group 0), identical for every entry point:
+//   0 x        : array<scalar>  read        n×P features, row-major
+//   1 d        : array<scalar>  read        n targets
+//   2 coef     : array<scalar>  read        [mu, 2/n, tol², 1/n]
+//   3 weights  : array<scalar>  read_write  [w0, w1..wP]  (starts at zero)
+//   4 partials : array<scalar>  read_write  per-workgroup sums, K per group
+//   5 loss     : array<scalar>  read_write  MSE of each epoch (when params.record_loss)
+//   6 status   : Status         read_write  epoch counter and stop flags
+//   7 params   : Params         uniform
+
+const WG: u32 = 256u;
+const P1: u32 = P + 1u;   // weights incl. intercept
+const K: u32 = P + 2u;    // sums per epoch: Σerr, Σerr·x_j (P of them), Σerr²
+
+// Keep in sync with `Params` in src/gpu/kernels.rs.
+struct Params {
+    n: u32,
+    groups: u32,               // workgroups of the partials pass
+    groups_x: u32,             // groups are dispatched as groups_x × ceil(groups / groups_x)
+    epochs: u32,               // total epochs of the run
+    epochs_per_dispatch: u32,  // resident kernel: bounds loop passes per invocation (llvmpipe)
+    check_every: u32,          // tolerance checked when (epoch + 1) % check_every == 0
+    record_loss: u32,
+    use_tol: u32,
+}
+
+// Keep in sync with `Status` in src/gpu/kernels.rs.
+struct Status {
+    epoch: u32,        // epochs completed so far
+    stopped: u32,      // 1 once converged or diverged: later dispatches do nothing
+    diverged_at: u32,  // 1-based epoch whose update blew up, 0 if none
+    converged: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<scalar>;
+@group(0) @binding(1) var<storage, read> d: array<scalar>;
+@group(0) @binding(2) var<storage, read> coef: array<scalar, 4>;
+@group(0) @binding(3) var<storage, read_write> weights: array<scalar>;
+@group(0) @binding(4) var<storage, read_write> partials: array<scalar>;
+@group(0) @binding(5) var<storage, read_write> loss: array<scalar>;
+@group(0) @binding(6) var<storage, read_write> status: Status;
+@group(0) @binding(7) var<uniform> params: Params;
+
+// Which invocation this is; subgroup fields are zero when subgroups are unavailable.
+struct Lane {
+    lid: u32,
+    sg_lane: u32,
+    sg_id: u32,
+    n_sg: u32,
+}
+
+var<workgroup> red: array<scalar, WG>;   // reduction scratch
+var<workgroup> wg_flag: u32;              // broadcast of a uniform decision
+var<workgroup> wg_epoch: u32;

@@ -1,0 +1,32 @@
+// update.wgsl — the update step: w += mu·(2/n)·sums, the epoch's MSE into the loss history,
+// and the stop rules (non-finite or exploding weights; gradient norm below tol).
+// `sums` is [Σerr, Σerr·x_1..P, Σerr²]. Returns 1 when the run must stop after this epoch.
+// Only invocation 0 writes to memory; every invocation gets the same new weights.
+
+fn apply_update(w: ptr<function, array<scalar, P1>>, sums: array<scalar, K>, epoch: u32, lid: u32) -> u32 {
+    let mu = coef[0];
+    let f = coef[1];
+    var g2 = scalar(0.0);
+    var blown = false;
+    for (var j = 0u; j < P1; j++) {
+        let g = f * sums[j];
+        g2 += g * g;
+        (*w)[j] += mu * g;
+        // NaN fails every comparison, so this catches NaN, ±inf and explosions alike.
+        blown = blown || !(abs((*w)[j]) <= LIMIT);
+    }
+    let converged = params.use_tol != 0u && (epoch + 1u) % params.check_every == 0u && g2 < coef[2];
+    if lid == 0u {
+        if params.record_loss != 0u {
+            loss[epoch] = sums[K - 1u] * coef[3];
+        }
+        if blown {
+            status.diverged_at = epoch + 1u;
+            status.stopped = 1u;
+        } else if converged {
+            status.converged = 1u;
+            status.stopped = 1u;
+        }
+    }
+    return select(0u, 1u, blown || converged);
+}

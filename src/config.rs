@@ -1,0 +1,105 @@
+//! Gradient-descent settings, validated before any data is touched (as linfa does).
+
+use crate::error::{Error, Result};
+use serde::Serialize;
+
+/// Floating-point precision of a fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    F32,
+    #[default]
+    F64,
+}
+
+impl Precision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" => Ok(Precision::F32),
+            "f64" => Ok(Precision::F64),
+            other => Err(Error::Config(format!(
+                "unknown precision '{other}' (expected f32 or f64)"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Settings of one gradient-descent run: `w += mu * (2/N) * [Σerr, Xᵀerr]`, from w = 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GdConfig {
+    /// Step size; must be finite and > 0.
+    pub mu: f64,
+    /// Maximum number of epochs (full passes); must be > 0.
+    pub epochs: usize,
+    /// Arithmetic precision of the backend.
+    pub precision: Precision,
+    /// Record the mean squared error of every epoch (before its update).
+    pub record_loss: bool,
+    /// Stop early once the gradient's Euclidean norm falls below this value.
+    pub tol: Option<f64>,
+    /// How often (in epochs) the tolerance is checked; GPUs check on the device.
+    pub check_every: usize,
+}
+
+impl Default for GdConfig {
+    /// The article's settings: mu = 0.001, 10 000 epochs, f64.
+    fn default() -> Self {
+        GdConfig {
+            mu: 0.001,
+            epochs: 10_000,
+            precision: Precision::F64,
+            record_loss: false,
+            tol: None,
+            check_every: 64,
+        }
+    }
+}
+
+impl GdConfig {
+    /// Check every field; called by every backend before any work starts.
+    pub fn validate(&self) -> Result<()> {
+        if !self.mu.is_finite() || self.mu <= 0.0 {
+            return Err(Error::Config(format!(
+                "mu must be a finite number > 0, got {}",
+                self.mu
+            )));
+        }
+        if self.epochs == 0 {
+            return Err(Error::Config("epochs must be at least 1".into()));
+        }
+        if self.epochs > u32::MAX as usize {
+            return Err(Error::Config(format!(
+                "epochs must be at most {}, got {}",
+                u32::MAX,
+                self.epochs
+            )));
+        }
+        if let Some(tol) = self.tol {
+            if !tol.is_finite() || tol <= 0.0 {
+                return Err(Error::Config(format!(
+                    "tol must be a finite number > 0, got {tol}"
+                )));
+            }
+        }
+        if self.check_every == 0 {
+            return Err(Error::Config("check_every must be at least 1".into()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,171 @@
+//! CPU backends. They share one epoch driver (update rule, loss history, tolerance and
+//! divergence checks) and differ only in how one epoch's sums are computed, so their
+//! results can be compared line for line.
+
+mod fused;
+mod naive;
+mod ndarray_gd;
+
+pub use fused::Fused;
+pub use naive::Naive;
+pub use ndarray_gd::NdarrayGd;
+
+use crate::config::{GdConfig, Precision};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::solver::{Fit, Timings};
+use std::time::{Duration, Instant};
+
+/// The scalar types the CPU paths run in.
+pub trait Real:
+    num_traits::Float
+    + ndarray::LinalgScalar
+    + ndarray::ScalarOperand
+    + std::iter::Sum
+    + std::ops::AddAssign
+    + std::ops::SubAssign
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
+{
+    fn from_f64(v: f64) -> Self;
+    fn as_f64(self) -> f64;
+}
+
+impl Real for f32 {
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Real for f64 {
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn as_f64(self) -> f64 {
+        self
+    }
+}
+
+/// Name of the host CPU for the `device` column.
+pub fn cpu_name() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{model} ({threads} threads)")
+}
+
+/// What a backend computes for one epoch from the current weights `w` (length p + 1):
+/// `sums[0] = Σerr`, `sums[1 + j] = Σerr·x_j`, and Σerr² when `want_sse` (else any value).
+pub(crate) trait EpochSums<T: Real> {
+    fn sums(&mut self, w: &[T], sums: &mut [T], want_sse: bool) -> T;
+}
+
+/// Outcome of [`descend`].
+pub(crate) struct Descent {
+    pub weights: Vec<f64>,
+    pub loss: Option<Vec<f64>>,
+    pub epochs_run: usize,
+    pub converged: bool,
+    pub solve: Duration,
+}
+
+/// The article's loop: per epoch `grad = (2/N)·sums; w += mu·grad`. Loss is MSE before the
+/// update; the tolerance is checked every `check_every` epochs on that epoch's gradient.
+pub(crate) fn descend<T: Real>(
+    n: usize,
+    p: usize,
+    cfg: &GdConfig,
+    kernel: &mut impl EpochSums<T>,
+) -> Result<Descent> {
+    let start = Instant::now();
+    let mu = T::from_f64(cfg.mu);
+    let f = T::from_f64(2.0) / T::from_f64(n as f64);
+    let inv_n = T::one() / T::from_f64(n as f64);
+    let mut w = vec![T::zero(); p + 1];
+    let mut sums = vec![T::zero(); p + 1];
+    let mut loss = cfg.record_loss.then(|| Vec::with_capacity(cfg.epochs));
+    let mut converged = false;
+    let mut epochs_run = 0;
+    // Weights beyond this are treated as a blow-up (f32 overflows soon after anyway).
+    let limit = T::from_f64(if std::mem::size_of::<T>() == 4 {
+        1e30
+    } else {
+        1e150
+    });
+    for epoch in 0..cfg.epochs {
+        let sse = kernel.sums(&w, &mut sums, cfg.record_loss);
+        if let Some(l) = loss.as_mut() {
+            l.push((sse * inv_n).as_f64());
+        }
+        let mut g2 = T::zero();
+        for (wj, &s) in w.iter_mut().zip(&sums) {
+            let g = f * s;
+            g2 += g * g;
+            *wj += mu * g;
+        }
+        epochs_run = epoch + 1;
+        if w.iter().any(|v| !(v.abs() <= limit)) {
+            return Err(Error::Diverged { epoch: epochs_run });
+        }
+        if let Some(tol) = cfg.tol {
+            if epochs_run % cfg.check_every == 0 && g2.as_f64().sqrt() < tol {
+                converged = true;
+                break;
+            }
+        }
+    }
+    Ok(Descent {
+        weights: w.iter().map(|v| v.as_f64()).collect(),
+        loss,
+        epochs_run,
+        converged,
+        solve: start.elapsed(),
+    })
+}
+
+/// Validate, convert, descend and package a CPU fit; `prepare` converts the data to `T`
+/// (timed as setup) and returns the backend's epoch kernel.
+pub(crate) fn run_cpu<T: Real, K: EpochSums<T>>(
+    backend: &'static str,
+    data: &Dataset,
+    cfg: &GdConfig,
+    prepare: impl FnOnce(&Dataset) -> K,
+) -> Result<Fit> {
+    cfg.validate()?;
+    data.validate()?;
+    let t0 = Instant::now();
+    let mut kernel = prepare(data);
+    let setup = t0.elapsed();
+    let d = descend::<T>(data.n(), data.p(), cfg, &mut kernel)?;
+    Ok(Fit {
+        weights: d.weights,
+        loss_history: d.loss,
+        epochs_run: d.epochs_run,
+        converged: d.converged,
+        timings: Timings {
+            setup,
+            solve: d.solve,
+            ..Timings::default()
+        },
+        backend: backend.to_string(),
+        precision: if std::mem::size_of::<T>() == 4 {
+            Precision::F32
+        } else {
+            Precision::F64
+        },
+        device: cpu_name(),
+        max_abs_diff_vs_ols: None,
+    })
+}

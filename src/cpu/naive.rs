@@ -1,0 +1,72 @@
+//! Plain loops over `Vec`s: the analogue of the article's pure-Python `py_descent`.
+//! It keeps the article's shape (a stored `err` vector, one loop per quantity) on purpose.
+
+use super::{run_cpu, EpochSums, Real};
+use crate::config::{GdConfig, Precision};
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::solver::{Fit, Solver};
+
+/// The plain-loop backend.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Naive;
+
+struct Kernel<T> {
+    x: Vec<Vec<T>>,
+    d: Vec<T>,
+    err: Vec<T>,
+}
+
+impl<T: Real> EpochSums<T> for Kernel<T> {
+    fn sums(&mut self, w: &[T], sums: &mut [T], want_sse: bool) -> T {
+        for i in 0..self.d.len() {
+            let mut y = w[0];
+            for j in 0..self.x[i].len() {
+                y = y + w[j + 1] * self.x[i][j];
+            }
+            self.err[i] = self.d[i] - y;
+        }
+        for s in sums.iter_mut() {
+            *s = T::zero();
+        }
+        let mut sse = T::zero();
+        for i in 0..self.d.len() {
+            sums[0] = sums[0] + self.err[i];
+            for j in 0..self.x[i].len() {
+                sums[j + 1] = sums[j + 1] + self.err[i] * self.x[i][j];
+            }
+            if want_sse {
+                sse = sse + self.err[i] * self.err[i];
+            }
+        }
+        sse
+    }
+}
+
+fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
+    Kernel {
+        x: data
+            .features
+            .rows()
+            .into_iter()
+            .map(|r| r.iter().map(|&v| T::from_f64(v)).collect())
+            .collect(),
+        d: data.targets.iter().map(|&v| T::from_f64(v)).collect(),
+        err: vec![T::zero(); data.n()],
+    }
+}
+
+impl Solver for Naive {
+    fn name(&self) -> &'static str {
+        "naive"
+    }
+    fn device(&self) -> String {
+        super::cpu_name()
+    }
+    fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
+        match cfg.precision {
+            Precision::F32 => run_cpu::<f32, _>("naive", data, cfg, prepare),
+            Precision::F64 => run_cpu::<f64, _>("naive", data, cfg, prepare),
+        }
+    }
+}

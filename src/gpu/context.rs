@@ -1,0 +1,122 @@
+//! An opened adapter: device, queue, capabilities and a cache of compiled kernels.
+
+use super::adapter::{select_adapter, summary_of, AdapterChoice, AdapterSummary};
+use super::kernels::{Kernels, Reduction, ShaderSpec};
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A device opened on one adapter with its real limits and the optional features we use.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: AdapterSummary,
+    pub features: wgpu::Features,
+    pub limits: wgpu::Limits,
+    kernels: Mutex<HashMap<ShaderSpec, Arc<Kernels>>>,
+}
+
+/// Run `f` inside validation and out-of-memory error scopes, so wgpu errors become
+/// `Error::Gpu` instead of the default panic.
+pub(crate) fn scoped<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> Result<T> {
+    let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let out = f();
+    let v = pollster::block_on(validation.pop());
+    let o = pollster::block_on(oom.pop());
+    match v.or(o) {
+        Some(e) => Err(Error::Gpu(
+            e.to_string()
+                .lines()
+                .next()
+                .unwrap_or("unknown")
+                .to_string(),
+        )),
+        None => Ok(out),
+    }
+}
+
+impl GpuContext {
+    /// Open the adapter `choice` names.
+    pub fn new(choice: &AdapterChoice) -> Result<GpuContext> {
+        let adapter = select_adapter(choice)?;
+        let info = summary_of(&adapter);
+        let wanted =
+            wgpu::Features::SHADER_F64 | wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY;
+        let features = adapter.features() & wanted;
+        // The adapter's real limits: wgpu's defaults would cap bindings at 128 MiB.
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("descent"),
+            required_features: features,
+            required_limits: limits.clone(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Adapter(format!("cannot open adapter '{}': {e}", info.name)))?;
+        // Errors outside our scopes must not abort the process; they are reported by the
+        // scope of the operation that follows.
+        device.on_uncaptured_error(Arc::new(|e: wgpu::Error| {
+            eprintln!("descent: GPU error: {e}");
+        }));
+        Ok(GpuContext {
+            device,
+            queue,
+            info,
+            features,
+            limits,
+            kernels: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn has(&self, f: wgpu::Features) -> bool {
+        self.features.contains(f)
+    }
+
+    /// Compiled kernels for `p` features; subgroups when present and compilable, else tree.
+    pub fn kernels(
+        &self,
+        p: u32,
+        f64: bool,
+        reduction: Option<Reduction>,
+    ) -> Result<(Arc<Kernels>, Reduction)> {
+        let preferred = reduction.unwrap_or(if self.has(wgpu::Features::SUBGROUP) {
+            Reduction::Subgroup
+        } else {
+            Reduction::Tree
+        });
+        if preferred == Reduction::Subgroup && !self.has(wgpu::Features::SUBGROUP) {
+            return Err(Error::Unsupported(format!(
+                "adapter '{}' has no subgroup operations",
+                self.info.name
+            )));
+        }
+        let mut candidates = vec![preferred];
+        if reduction.is_none() && preferred == Reduction::Subgroup {
+            candidates.push(Reduction::Tree);
+        }
+        let mut last_err = None;
+        for r in candidates {
+            let spec = ShaderSpec {
+                p,
+                f64,
+                reduction: r,
+            };
+            if let Some(k) = self.kernels.lock().expect("kernel cache").get(&spec) {
+                return Ok((k.clone(), r));
+            }
+            match scoped(&self.device, || Kernels::new(&self.device, spec)) {
+                Ok(k) => {
+                    let k = Arc::new(k);
+                    self.kernels
+                        .lock()
+                        .expect("kernel cache")
+                        .insert(spec, k.clone());
+                    return Ok((k, r));
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.expect("at least one candidate was tried"))
+    }
+}

@@ -1,0 +1,153 @@
+//! Human tables and JSON for the CLI. Formatting only: no computation happens here.
+
+use crate::reproduce::ReproduceReport;
+use crate::solver::Fit;
+use serde_json::{json, Value};
+
+/// The article's published figures (Intel Core i7-4790K), for the reference lines.
+pub mod article {
+    pub const PURE_PYTHON_S: f64 = 18.65;
+    pub const NUMPY_S: f64 = 0.32;
+    pub const TENSORFLOW_CPU_S: f64 = 1.20;
+    pub const GD_WEIGHTS: [f64; 2] = [2.959859852416156, 2.0329649630002757];
+    pub const OLS_WEIGHTS: [f64; 2] = [2.99536719, 2.00288672];
+}
+
+/// Seconds in a readable unit.
+pub fn human_time(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.3} s")
+    } else if s >= 1e-3 {
+        format!("{:.2} ms", s * 1e3)
+    } else {
+        format!("{:.1} µs", s * 1e6)
+    }
+}
+
+fn seconds(fit: &Fit) -> f64 {
+    fit.timings.total().as_secs_f64()
+}
+
+/// One run as the reproduce JSON's `runs` entry.
+pub fn run_json(fit: &Fit) -> Value {
+    let t = &fit.timings;
+    json!({
+        "backend": fit.backend,
+        "precision": fit.precision,
+        "device": fit.device,
+        "seconds": seconds(fit),
+        "setup_seconds": t.setup.as_secs_f64(),
+        "solve_seconds": t.solve.as_secs_f64(),
+        "readback_seconds": t.readback.as_secs_f64(),
+        "device_solve_seconds": t.device_solve.map(|d| d.as_secs_f64()),
+        "epochs_run": fit.epochs_run,
+        "weights": fit.weights,
+        "max_abs_diff_vs_ols": fit.max_abs_diff_vs_ols,
+    })
+}
+
+/// The `reproduce --json` object.
+pub fn reproduce_json(r: &ReproduceReport) -> Value {
+    let w = &r.workload;
+    json!({
+        "workload": {
+            "name": w.name, "n": w.n, "features": w.features, "epochs": w.epochs,
+            "mu": w.mu, "seed": w.seed, "sigma": w.sigma,
+        },
+        "ols": r.ols,
+        "runs": r.runs.iter().map(run_json).collect::<Vec<_>>(),
+        "skipped": r.skipped,
+    })
+}
+
+/// The article-style table.
+pub fn reproduce_table(r: &ReproduceReport) -> String {
+    let w = &r.workload;
+    let mut out = format!(
+        "workload {}: N = {}, features = {}, epochs = {}, mu = {}, seed = {}, {}\n\n",
+        w.name, w.n, w.features, w.epochs, w.mu, w.seed, r.precision
+    );
+    let base = r.runs.iter().find(|f| f.backend == "ndarray").map(seconds);
+    out.push_str(&format!(
+        "{:<10} {:>5} {:>11} {:>20} {:>20} {:>13} {:>10}  {}\n",
+        "backend", "prec", "time", "w0", "w1", "max|w-w_OLS|", "vs ndarray", "device"
+    ));
+    for f in &r.runs {
+        let rel = base.map_or("-".to_string(), |b| format!("{:.2}x", b / seconds(f)));
+        out.push_str(&format!(
+            "{:<10} {:>5} {:>11} {:>20.15} {:>20.15} {:>13.3e} {:>10}  {}\n",
+            f.backend,
+            f.precision.as_str(),
+            human_time(seconds(f)),
+            f.weights[0],
+            f.weights.get(1).copied().unwrap_or(f64::NAN),
+            f.max_abs_diff_vs_ols.unwrap_or(f64::NAN),
+            rel,
+            f.device,
+        ));
+    }
+    out.push_str(&format!(
+        "{:<10} {:>5} {:>11} {:>20.15} {:>20.15}\n",
+        "OLS",
+        "f64",
+        "-",
+        r.ols[0],
+        r.ols.get(1).copied().unwrap_or(f64::NAN)
+    ));
+    for s in &r.skipped {
+        out.push_str(&format!("{} skipped: {}\n", s.backend, s.reason));
+    }
+    if w.name == "seed" {
+        out.push_str(&format!(
+            "\narticle (Intel i7-4790K): pure Python {} s, NumPy {} s, TensorFlow CPU {} s; \
+             GD {:?}, OLS {:?}\n",
+            article::PURE_PYTHON_S,
+            article::NUMPY_S,
+            article::TENSORFLOW_CPU_S,
+            article::GD_WEIGHTS,
+            article::OLS_WEIGHTS
+        ));
+    }
+    out.push_str("time = setup + solve + read-back; data generation excluded.\n");
+    out
+}
+
+/// `descent adapters` as a table.
+pub fn adapters_table(list: &[crate::gpu::AdapterSummary]) -> String {
+    if list.is_empty() {
+        return format!(
+            "no GPU adapter found; {}\n",
+            crate::gpu::SOFTWARE_ADAPTER_HINT
+        );
+    }
+    let mut out = String::new();
+    for a in list {
+        out.push_str(&format!(
+            "[{}] {} — {} {} — driver: {} {}\n    f64: {}, subgroups: {} ({}..{}), timestamps: {}, \
+             max storage binding: {} MiB, max buffer: {} MiB, workgroup storage: {} KiB\n",
+            a.index,
+            a.name,
+            a.backend,
+            a.device_type,
+            a.driver,
+            a.driver_info,
+            yes(a.shader_f64),
+            yes(a.subgroups),
+            a.min_subgroup_size,
+            a.max_subgroup_size,
+            yes(a.timestamp_query),
+            a.max_storage_buffer_binding_size >> 20,
+            a.max_buffer_size >> 20,
+            a.max_compute_workgroup_storage_size >> 10,
+        ));
+    }
+    out
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}

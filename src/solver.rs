@@ -1,0 +1,55 @@
+//! The one seam every backend plugs into, and the fit result they all return.
+
+use crate::config::{GdConfig, Precision};
+use crate::data::Dataset;
+use crate::error::Result;
+use serde::Serialize;
+use std::time::Duration;
+
+/// Where a fit's time went. `setup` is conversion and upload, `solve` the epochs alone,
+/// `readback` copying results to the host; `total` is their sum as seen by the caller.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Timings {
+    pub setup: Duration,
+    pub solve: Duration,
+    pub readback: Duration,
+    /// Solve time measured by GPU timestamp queries, where the adapter has them.
+    pub device_solve: Option<Duration>,
+}
+
+impl Timings {
+    pub fn total(&self) -> Duration {
+        self.setup + self.solve + self.readback
+    }
+}
+
+/// The result of one gradient-descent run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fit {
+    /// [intercept, w1..wp], widened to f64.
+    pub weights: Vec<f64>,
+    /// Mean squared error at the start of each epoch run (before its update), if recorded.
+    pub loss_history: Option<Vec<f64>>,
+    /// Epochs actually run (fewer than asked when the tolerance was met).
+    pub epochs_run: usize,
+    /// True when the run stopped because the gradient norm fell below `tol`.
+    pub converged: bool,
+    pub timings: Timings,
+    /// Backend name: "naive", "ndarray", "fused" or "gpu".
+    pub backend: String,
+    pub precision: Precision,
+    /// Where it ran: the CPU or the adapter's name.
+    pub device: String,
+    /// max |w − w_OLS|, filled in by [`crate::fit_checked`].
+    pub max_abs_diff_vs_ols: Option<f64>,
+}
+
+/// A gradient-descent backend. Implementations validate `cfg` and `data` before any work.
+pub trait Solver {
+    /// Short backend name used in tables and JSON.
+    fn name(&self) -> &'static str;
+    /// Human-readable device the backend runs on.
+    fn device(&self) -> String;
+    /// Run gradient descent from w = 0.
+    fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit>;
+}
