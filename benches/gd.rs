@@ -1,1 +1,133 @@
-fn main() {}
+//! criterion: every backend over N ∈ {1e3, 1e4, 1e5, 1e6} × p ∈ {1, 16} at fixed epochs.
+//! The GPU is measured twice: `gpu_solve` (data already on the device: reset, epochs,
+//! read-back of the weights) and `gpu_end_to_end` (upload + solve + read-back).
+//!
+//! The adapter follows wgpu's conventions (WGPU_ADAPTER_NAME, WGPU_BACKEND). On a CPU
+//! adapter such as lavapipe the GPU groups stop at N = 1e5 so `cargo bench` stays within
+//! minutes; DESCENT_BENCH_MAX_N overrides the largest N for every group.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use descent::cpu::{Fused, Naive, NdarrayGd};
+use descent::data::{synthetic, Dataset, Synthetic};
+use descent::gpu::{AdapterChoice, GpuSolver};
+use descent::{GdConfig, Precision, Solver};
+use std::hint::black_box;
+use std::time::Duration;
+
+const EPOCHS: usize = 20;
+const SIZES: [usize; 4] = [1_000, 10_000, 100_000, 1_000_000];
+const FEATURES: [usize; 2] = [1, 16];
+
+fn problem(n: usize, p: usize) -> Dataset {
+    synthetic(&Synthetic {
+        n,
+        p,
+        true_weights: None,
+        sigma: 0.1,
+        seed: 444,
+    })
+    .expect("valid synthetic problem")
+    .0
+}
+
+fn config(p: usize, precision: Precision) -> GdConfig {
+    GdConfig {
+        mu: 0.5 / (1.0 + p as f64 * (p as f64 + 1.0) / 4.0),
+        epochs: EPOCHS,
+        precision,
+        ..GdConfig::default()
+    }
+}
+
+fn max_n(default: usize) -> usize {
+    std::env::var("DESCENT_BENCH_MAX_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn cpu_groups(c: &mut Criterion) {
+    let solvers: [(&str, &dyn Solver); 3] = [
+        ("naive", &Naive),
+        ("ndarray", &NdarrayGd),
+        ("fused", &Fused),
+    ];
+    for (name, solver) in solvers {
+        let mut group = c.benchmark_group(name);
+        for &p in &FEATURES {
+            for &n in SIZES.iter().filter(|&&n| n <= max_n(1_000_000)) {
+                let ds = problem(n, p);
+                let cfg = config(p, Precision::F64);
+                group.throughput(Throughput::Elements((n * EPOCHS) as u64));
+                group.bench_with_input(BenchmarkId::new(format!("f64/p{p}"), n), &ds, |b, ds| {
+                    b.iter(|| black_box(solver.fit(ds, &cfg).expect("cpu fit")))
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+fn gpu_groups(c: &mut Criterion) {
+    let gpu = match GpuSolver::new(&AdapterChoice::Auto) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("gpu benches skipped: {e}");
+            return;
+        }
+    };
+    let info = &gpu.context().info;
+    let software = info.device_type == "Cpu";
+    let limit = max_n(if software { 100_000 } else { 1_000_000 });
+    eprintln!(
+        "gpu benches on {} ({}), N up to {limit}",
+        info.name, info.backend
+    );
+    for precision in [Precision::F32, Precision::F64] {
+        if precision == Precision::F64 && !info.shader_f64 {
+            continue;
+        }
+        let mut solve = c.benchmark_group("gpu_solve");
+        for &p in &FEATURES {
+            for &n in SIZES.iter().filter(|&&n| n <= limit) {
+                let ds = problem(n, p);
+                let cfg = config(p, precision);
+                let prepared = gpu.prepare(&ds, &cfg).expect("gpu upload");
+                solve.throughput(Throughput::Elements((n * EPOCHS) as u64));
+                solve.bench_function(BenchmarkId::new(format!("{precision}/p{p}"), n), |b| {
+                    b.iter(|| black_box(prepared.solve().expect("gpu solve")))
+                });
+            }
+        }
+        solve.finish();
+        let mut e2e = c.benchmark_group("gpu_end_to_end");
+        for &p in &FEATURES {
+            for &n in SIZES.iter().filter(|&&n| n <= limit) {
+                let ds = problem(n, p);
+                let cfg = config(p, precision);
+                e2e.throughput(Throughput::Elements((n * EPOCHS) as u64));
+                e2e.bench_with_input(
+                    BenchmarkId::new(format!("{precision}/p{p}"), n),
+                    &ds,
+                    |b, ds| b.iter(|| black_box(gpu.fit(ds, &cfg).expect("gpu fit"))),
+                );
+            }
+        }
+        e2e.finish();
+    }
+}
+
+fn quick() -> Criterion {
+    // Small samples keep a full `cargo bench` within minutes on a 2-core machine.
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+}
+
+criterion_group! {
+    name = benches;
+    config = quick();
+    targets = cpu_groups, gpu_groups
+}
+criterion_main!(benches);

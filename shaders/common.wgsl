@@ -2,7 +2,6 @@
 //
 // Not a standalone module: src/gpu/kernels.rs prepends a generated prelude that defines
 //   alias scalar = f32 | f64;   const P: u32 (features);   const LIMIT: scalar (blow-up bound)
-// and, when the adapter has subgroups, `enable subgroups;`.
 //
 // Bindings (group 0), identical for every entry point:
 //   0 x        : array<scalar>  read        n×P features, row-major

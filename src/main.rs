@@ -145,6 +145,11 @@ fn run(cli: Cli) -> Result<(), Error> {
 }
 
 fn main() -> ExitCode {
+    // Mesa's Vulkan WSI prints "XDG_RUNTIME_DIR is invalid" on headless machines even for
+    // compute-only use; any existing directory quiets it. Done first, while single-threaded.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -116,7 +116,7 @@ pub(crate) fn descend<T: Real>(
             *wj += mu * g;
         }
         epochs_run = epoch + 1;
-        if w.iter().any(|v| !(v.abs() <= limit)) {
+        if w.iter().any(|v| !v.is_finite() || v.abs() > limit) {
             return Err(Error::Diverged { epoch: epochs_run });
         }
         if let Some(tol) = cfg.tol {

@@ -22,7 +22,7 @@ impl<T: Real> EpochSums<T> for Kernel<T> {
         for i in 0..self.d.len() {
             let mut y = w[0];
             for j in 0..self.x[i].len() {
-                y = y + w[j + 1] * self.x[i][j];
+                y += w[j + 1] * self.x[i][j];
             }
             self.err[i] = self.d[i] - y;
         }
@@ -31,12 +31,12 @@ impl<T: Real> EpochSums<T> for Kernel<T> {
         }
         let mut sse = T::zero();
         for i in 0..self.d.len() {
-            sums[0] = sums[0] + self.err[i];
+            sums[0] += self.err[i];
             for j in 0..self.x[i].len() {
-                sums[j + 1] = sums[j + 1] + self.err[i] * self.x[i][j];
+                sums[j + 1] += self.err[i] * self.x[i][j];
             }
             if want_sse {
-                sse = sse + self.err[i] * self.err[i];
+                sse += self.err[i] * self.err[i];
             }
         }
         sse

@@ -26,7 +26,7 @@ pub(crate) fn scoped<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> Result<
     let o = pollster::block_on(oom.pop());
     match v.or(o) {
         Some(e) => Err(Error::Gpu(
-            e.to_string()
+            error_chain(&e)
                 .lines()
                 .next()
                 .unwrap_or("unknown")
@@ -34,6 +34,21 @@ pub(crate) fn scoped<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> Result<
         )),
         None => Ok(out),
     }
+}
+
+/// A wgpu error with its description and sources (its Display says only "Validation Error").
+fn error_chain(e: &wgpu::Error) -> String {
+    let mut text = match e {
+        wgpu::Error::Validation { description, .. } => description.clone(),
+        other => other.to_string(),
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 impl GpuContext {

@@ -1,6 +1,6 @@
 //! WGSL assembly and pipelines. One source set in shaders/ serves f32 and f64, any feature
 //! count and both reduction flavours: a short generated prelude fixes the scalar type, P,
-//! the blow-up bound and (optionally) `enable subgroups;`.
+//! the blow-up bound; the reduction file and entry-point arguments pick the reduction.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -68,9 +68,8 @@ pub fn shader_source(spec: ShaderSpec) -> String {
     } else {
         ("f32", "1e30")
     };
-    if spec.reduction == Reduction::Subgroup {
-        src.push_str("enable subgroups;\n");
-    }
+    // No `enable subgroups;`: naga 30 rejects the directive as unimplemented and accepts the
+    // subgroup builtins whenever the device has Features::SUBGROUP.
     src.push_str(&format!(
         "alias scalar = {scalar};\nconst P: u32 = {}u;\nconst LIMIT: scalar = scalar({limit});\n",
         spec.p
