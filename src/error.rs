@@ -55,3 +55,13 @@ pub enum Error {
 
 /// Shorthand used across the crate.
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// An I/O failure on `path`.
+    pub(crate) fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Self {
+        Error::Io {
+            path: path.to_string(),
+            message: err.to_string(),
+        }
+    }
+}

@@ -2,9 +2,10 @@
 //! line on stderr and a non-zero exit.
 
 use clap::{Parser, Subcommand};
+use descent::fitting::{fit_dataset, FitRequest};
 use descent::gpu::{list_adapters, AdapterChoice};
 use descent::reproduce::{reproduce, ReproduceOptions, Workload, WorkloadKind};
-use descent::{report, Backend, Error, Precision};
+use descent::{report, Backend, Error, GdConfig, Precision};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -56,6 +57,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Fit your own data (CSV with a header, `-` for stdin, or .npy) and check it against OLS.
+    #[command(allow_negative_numbers = true)]
+    Fit(FitArgs),
     /// List GPU adapters with the capabilities and limits that matter.
     Adapters {
         /// Print JSON instead of a table.
@@ -64,12 +68,159 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct FitArgs {
+    /// CSV file with a header row, `-` for CSV on stdin, or X.npy (with --target-file).
+    #[arg(long)]
+    data: String,
+    /// Target column (CSV input).
+    #[arg(long, required_unless_present = "target_file")]
+    target: Option<String>,
+    /// Target vector y.npy (with --data X.npy).
+    #[arg(long)]
+    target_file: Option<String>,
+    /// Comma-separated feature columns (default: every column but the target).
+    #[arg(long)]
+    features: Option<String>,
+    /// gpu, fused, ndarray or naive.
+    #[arg(long, default_value = "gpu")]
+    backend: String,
+    /// f32 or f64.
+    #[arg(long, default_value = "f64")]
+    precision: String,
+    /// Step size, or `auto` (1/L from the data).
+    #[arg(long, default_value = "auto")]
+    mu: String,
+    /// Maximum epochs.
+    #[arg(long, default_value_t = 10_000)]
+    epochs: usize,
+    /// Stop once the gradient norm is below this (checked every --check-every epochs).
+    #[arg(long)]
+    tol: Option<f64>,
+    /// Epochs between tolerance checks (on the GPU, on the device).
+    #[arg(long, default_value_t = 64)]
+    check_every: usize,
+    /// Fit on standardized features; weights are reported in original units.
+    #[arg(long)]
+    standardize: bool,
+    /// Fit even when the OLS reference is rank-deficient (no reference check then).
+    #[arg(long)]
+    allow_rank_deficient: bool,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    json: bool,
+    /// Also write the JSON object to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    out: Option<String>,
+    /// Write the loss history as CSV (epoch,mse).
+    #[arg(long, value_name = "FILE")]
+    loss_csv: Option<String>,
+    /// Plot the loss history as SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<String>,
+}
+
+/// A spinner on stderr for fits that take longer than a second, only on a terminal. It
+/// lives on its own thread and never touches the fit, so the GPU loop is not slowed.
+fn spinner(label: String) -> impl FnOnce() {
+    use std::io::IsTerminal;
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let handle = std::io::stderr().is_terminal().then(|| {
+        std::thread::spawn(move || {
+            if rx.recv_timeout(std::time::Duration::from_secs(1)).is_ok() {
+                return;
+            }
+            let bar = indicatif::ProgressBar::new_spinner().with_message(label);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                    .expect("valid template"),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            let _ = rx.recv();
+            bar.finish_and_clear();
+        })
+    });
+    move || {
+        let _ = tx.send(());
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+}
+
+fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
+    let ds = match &args.target_file {
+        Some(y) => descent::data::read_npy_pair(&args.data, y)?,
+        None => {
+            let table = descent::data::read_csv(&args.data)?;
+            let features: Option<Vec<String>> = args
+                .features
+                .as_deref()
+                .map(|f| f.split(',').map(|s| s.trim().to_string()).collect());
+            table.dataset(
+                args.target.as_deref().unwrap_or_default(),
+                features.as_deref(),
+            )?
+        }
+    };
+    let want_loss = args.loss_csv.is_some() || args.plot.is_some();
+    let request = FitRequest {
+        backend: args.backend.parse()?,
+        adapter,
+        step: args.mu.parse()?,
+        standardize: args.standardize,
+        allow_rank_deficient: args.allow_rank_deficient,
+        config: GdConfig {
+            epochs: args.epochs,
+            precision: args.precision.parse()?,
+            record_loss: want_loss,
+            tol: args.tol,
+            check_every: args.check_every,
+            ..GdConfig::default()
+        },
+    };
+    request.config.validate()?;
+    let done = spinner(format!("fitting {} rows on {}", ds.n(), request.backend));
+    let outcome = fit_dataset(&ds, &request);
+    done();
+    let outcome = outcome?;
+    let json = report::fit_json(&outcome);
+    // Every file is rendered before any is written, and each is written atomically.
+    let loss = outcome.fit.loss_history.as_deref().unwrap_or_default();
+    let svg = match &args.plot {
+        Some(_) => Some(descent::output::loss_svg(
+            loss,
+            &format!(
+                "descent fit: {} ({}), MSE per epoch",
+                outcome.fit.backend, outcome.fit.precision
+            ),
+        )?),
+        None => None,
+    };
+    if let Some(path) = &args.out {
+        descent::output::write_atomic(path, format!("{json:#}\n").as_bytes())?;
+    }
+    if let Some(path) = &args.loss_csv {
+        descent::output::write_atomic(path, descent::output::loss_csv(loss).as_bytes())?;
+    }
+    if let (Some(path), Some(svg)) = (&args.plot, svg) {
+        descent::output::write_atomic(path, svg.as_bytes())?;
+    }
+    if args.json {
+        println!("{json}");
+    } else {
+        print!("{}", report::fit_summary(&outcome));
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<(), Error> {
     let adapter: AdapterChoice = match &cli.adapter {
         Some(a) => a.parse()?,
         None => AdapterChoice::Auto,
     };
     match cli.command {
+        Command::Fit(args) => fit_command(args, adapter)?,
         Command::Adapters { json } => {
             let list = list_adapters();
             if json {

@@ -151,3 +151,69 @@ fn yes(b: bool) -> &'static str {
         "no"
     }
 }
+
+/// The `fit --json` object (also what `--out` writes).
+pub fn fit_json(o: &crate::fitting::FitOutcome) -> Value {
+    let f = &o.fit;
+    json!({
+        "weights": f.weights,
+        "feature_names": o.feature_names,
+        "epochs_run": f.epochs_run,
+        "converged": f.converged,
+        "mu": o.mu,
+        "standardized": o.standardized,
+        "mse": o.mse,
+        "r2": o.r2,
+        "ols": o.ols,
+        "ols_note": o.ols_note,
+        "max_abs_diff_vs_ols": f.max_abs_diff_vs_ols,
+        "seconds": seconds(f),
+        "backend": f.backend,
+        "precision": f.precision,
+        "device": f.device,
+    })
+}
+
+/// The human summary of a fit.
+pub fn fit_summary(o: &crate::fitting::FitOutcome) -> String {
+    let f = &o.fit;
+    let mut out = format!("{:<24} {:>22} {:>22}\n", "term", "weight", "OLS");
+    let names = std::iter::once("(intercept)".to_string()).chain(o.feature_names.iter().cloned());
+    for (i, name) in names.enumerate() {
+        let ols = o
+            .ols
+            .as_ref()
+            .map_or("-".to_string(), |w| format!("{:.12e}", w[i]));
+        out.push_str(&format!("{name:<24} {:>22.12e} {ols:>22}\n", f.weights[i]));
+    }
+    out.push_str(&format!(
+        "\nepochs run: {}{}   mu: {:.6e}{}\nMSE: {:.6e}   R²: {:.6}   max |w − w_OLS|: {}\n\
+         time: {} (setup {}, solve {})   backend: {} {}   device: {}\n",
+        f.epochs_run,
+        if f.converged {
+            " (converged: gradient norm below tol)"
+        } else {
+            ""
+        },
+        o.mu,
+        if o.standardized {
+            "   (features standardized)"
+        } else {
+            ""
+        },
+        o.mse,
+        o.r2,
+        f.max_abs_diff_vs_ols
+            .map_or("- (no OLS reference)".to_string(), |d| format!("{d:.3e}")),
+        human_time(seconds(f)),
+        human_time(f.timings.setup.as_secs_f64()),
+        human_time(f.timings.solve.as_secs_f64()),
+        f.backend,
+        f.precision,
+        f.device,
+    ));
+    if let Some(note) = &o.ols_note {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out
+}

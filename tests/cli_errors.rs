@@ -78,3 +78,214 @@ fn divergence_names_the_epoch() {
         "diverged at epoch",
     );
 }
+
+const HOUSES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/houses.csv");
+
+fn with_csv(content: &str, args: &[&str], needle: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.csv");
+    std::fs::write(&path, content).unwrap();
+    let mut full = vec!["fit", "--data", path.to_str().unwrap()];
+    full.extend_from_slice(args);
+    fails_cleanly(&full, needle);
+}
+
+#[test]
+fn fit_file_problems() {
+    fails_cleanly(
+        &["fit", "--data", "/no/such/file.csv", "--target", "y"],
+        "no such file",
+    );
+    with_csv("", &["--target", "y"], "empty");
+    with_csv("x,y\n", &["--target", "y"], "no data rows");
+    with_csv("x,y\n1,2\n3\n", &["--target", "y"], "line 3 has 1 fields");
+    with_csv(
+        "x,y\n1,2\n3,abc\n",
+        &["--target", "y"],
+        "line 3, column 'y': 'abc' is not a number",
+    );
+    with_csv(
+        "x,y\n1,2\nnan,4\n",
+        &["--target", "y"],
+        "line 3, column 'x'",
+    );
+    with_csv("x,y\n1,2\n3,inf\n", &["--target", "y"], "not finite");
+    with_csv("x,y\n1,2\n3,-inf\n", &["--target", "y"], "not finite");
+    fails_cleanly(
+        &["fit", "--data", HOUSES, "--target", "cost"],
+        "no column 'cost'",
+    );
+    fails_cleanly(
+        &[
+            "fit",
+            "--data",
+            HOUSES,
+            "--target",
+            "price",
+            "--features",
+            "sqft,rooms",
+        ],
+        "no column 'rooms'",
+    );
+    fails_cleanly(
+        &["fit", "--data", "/no/X.npy", "--target-file", "/no/y.npy"],
+        "no such file",
+    );
+}
+
+#[test]
+fn fit_rank_deficient_tables() {
+    with_csv(
+        "a,b,c,y\n1,2,3,4\n2,3,1,5\n",
+        &["--target", "y"],
+        "fewer rows (2) than columns (4)",
+    );
+    with_csv(
+        "a,b,y\n1,5,1\n2,5,2\n3,5,4\n4,5,3\n",
+        &["--target", "y"],
+        "column 'b' is constant",
+    );
+    with_csv(
+        "a,b,y\n1,1,1\n2,2,2\n3,3,4\n4,4,3\n",
+        &["--target", "y"],
+        "columns 'a' and 'b' are identical",
+    );
+}
+
+#[test]
+fn fit_bad_settings_and_divergence() {
+    let base = [
+        "fit",
+        "--data",
+        HOUSES,
+        "--target",
+        "price",
+        "--backend",
+        "fused",
+    ];
+    let with = |extra: &[&str], needle: &str| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        fails_cleanly(&a, needle);
+    };
+    with(&["--mu", "0"], "mu must be");
+    with(&["--mu", "-1"], "mu must be");
+    with(&["--mu", "nan"], "mu must be");
+    with(&["--mu", "quick"], "mu must be a number or 'auto'");
+    with(&["--epochs", "0"], "epochs must be");
+    with(&["--tol", "-1"], "tol must be");
+    fails_cleanly(
+        &[
+            "fit",
+            "--data",
+            HOUSES,
+            "--target",
+            "price",
+            "--backend",
+            "tpu",
+        ],
+        "unknown backend",
+    );
+    with(&["--mu", "0.001"], "diverged at epoch");
+    let mut gpu = base.to_vec();
+    gpu[6] = "gpu";
+    gpu.extend_from_slice(&["--mu", "0.001"]);
+    fails_cleanly(&gpu, "--standardize");
+}
+
+#[test]
+fn fit_adapter_problems() {
+    let base = [
+        "fit",
+        "--data",
+        HOUSES,
+        "--target",
+        "price",
+        "--backend",
+        "gpu",
+        "--standardize",
+    ];
+    let mut a = vec!["--adapter", "no-such-gpu-xyz"];
+    a.extend_from_slice(&base);
+    fails_cleanly(&a, "no adapter matches");
+    // No Vulkan driver at all: the error says how to get a software adapter.
+    let out = Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args(base)
+        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && out.stdout.is_empty());
+    assert!(
+        err.contains("no GPU adapter found") && err.contains("mesa-vulkan-drivers"),
+        "{err}"
+    );
+}
+
+#[test]
+fn fit_data_too_large_for_the_adapter() {
+    // One f64 column just over the adapter's storage-binding limit (128 MiB on lavapipe).
+    let list = Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args(["adapters", "--json"])
+        .output()
+        .unwrap();
+    let adapters: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let limit = adapters[0]["max_storage_buffer_binding_size"]
+        .as_u64()
+        .unwrap()
+        .min(adapters[0]["max_buffer_size"].as_u64().unwrap());
+    if limit > 128 << 20 {
+        return; // a real GPU: a file over its limit is too large for a test
+    }
+    let n = (limit / 8 + 1) as usize;
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y) = (dir.path().join("X.npy"), dir.path().join("y.npy"));
+    let xs = ndarray::Array2::from_shape_fn((n, 1), |(i, _)| (i % 1000) as f64);
+    ndarray_npy::write_npy(&x, &xs).unwrap();
+    ndarray_npy::write_npy(&y, &xs.column(0).to_owned()).unwrap();
+    fails_cleanly(
+        &[
+            "fit",
+            "--data",
+            x.to_str().unwrap(),
+            "--target-file",
+            y.to_str().unwrap(),
+            "--backend",
+            "gpu",
+            "--epochs",
+            "1",
+            "--mu",
+            "1e-9",
+        ],
+        &format!("needs {} bytes but the limit is {limit} bytes", n * 8),
+    );
+}
+
+#[test]
+fn no_partial_output_file_on_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fit.json");
+    fails_cleanly(
+        &[
+            "fit",
+            "--data",
+            HOUSES,
+            "--target",
+            "price",
+            "--backend",
+            "fused",
+            "--mu",
+            "0.001",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "diverged",
+    );
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no temporary left behind"
+    );
+}

@@ -3,9 +3,11 @@
 
 mod numpy_rng;
 mod synthetic;
+mod table;
 
 pub use numpy_rng::NumpyRandomState;
 pub use synthetic::{article, linspace, synthetic, Synthetic, ARTICLE_N, ARTICLE_SEED};
+pub use table::{read_csv, read_npy_pair, Table};
 
 use crate::error::{Error, Result};
 use ndarray::{Array1, Array2};
