@@ -1,12 +1,13 @@
 //! Vectorized ndarray code: the analogue of the article's NumPy `np_descent`
-//! (`err = d - y; grad = f * [sum(err), X.T @ err]; y = w0 + X @ w`).
+//! (`err = d - y; grad = f * [sum(err), X.T @ err]; y = w0 + X @ w`), one whole-array
+//! operation per step.
 
 use super::{run_cpu, EpochSums, Real};
 use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::solver::{Fit, Solver};
-use ndarray::{s, Array1, Array2, ArrayView1};
+use ndarray::{Array1, Array2, ShapeBuilder, Zip};
 
 /// The ndarray backend.
 #[derive(Debug, Default, Clone, Copy)]
@@ -20,15 +21,18 @@ struct Kernel<T> {
 
 impl<T: Real> EpochSums<T> for Kernel<T> {
     fn sums(&mut self, w: &[T], sums: &mut [T], want_sse: bool) -> T {
-        let wv = ArrayView1::from(&w[1..]);
-        // err = d - (w0 + X·w), reusing the buffer as NumPy's `out=` does.
-        ndarray::linalg::general_mat_vec_mul(-T::one(), &self.x, &wv, T::zero(), &mut self.err);
-        self.err += &self.d;
-        self.err -= &ndarray::aview0(&w[0]);
+        // err = (d − w0) − Σ_j w_j·x_j: whole-array operations into one buffer, as
+        // NumPy's `out=` style does; columns are contiguous so each is an axpy.
+        let w0 = w[0];
+        Zip::from(&mut self.err)
+            .and(&self.d)
+            .for_each(|e, &d| *e = d - w0);
+        for (col, &wj) in self.x.columns().into_iter().zip(&w[1..]) {
+            self.err.scaled_add(-wj, &col);
+        }
         sums[0] = self.err.sum();
-        let xt_err = self.x.t().dot(&self.err);
-        for (s, v) in sums[1..].iter_mut().zip(xt_err.slice(s![..])) {
-            *s = *v;
+        for (s, col) in sums[1..].iter_mut().zip(self.x.columns()) {
+            *s = col.dot(&self.err);
         }
         if want_sse {
             self.err.dot(&self.err)
@@ -39,8 +43,11 @@ impl<T: Real> EpochSums<T> for Kernel<T> {
 }
 
 fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
+    // Column-major copy: every feature column is one contiguous vector.
+    let mut x = Array2::zeros(data.features.dim().f());
+    x.zip_mut_with(&data.features, |a, &b| *a = T::from_f64(b));
     Kernel {
-        x: data.features.mapv(T::from_f64),
+        x,
         d: data.targets.mapv(T::from_f64),
         err: Array1::zeros(data.n()),
     }
