@@ -134,3 +134,35 @@ fn adapters_json_is_valid_and_selection_works_by_index_and_name() {
         assert_eq!(v["runs"][0]["device"], name, "--adapter {choice}");
     }
 }
+
+#[test]
+fn reproduce_without_any_adapter_skips_the_gpu_row_and_says_why() {
+    let out = Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args(["reproduce", "--epochs", "10", "--json"])
+        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    let names: Vec<_> = v["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["backend"].clone())
+        .collect();
+    assert_eq!(names, ["naive", "ndarray", "fused"]);
+    assert_eq!(v["skipped"][0]["backend"], "gpu");
+    assert!(v["skipped"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("mesa-vulkan-drivers"));
+    // Asked for explicitly, a missing GPU is an error rather than a skip.
+    let out = Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args(["reproduce", "--epochs", "10", "--backends", "gpu"])
+        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no GPU adapter found"));
+}

@@ -247,3 +247,25 @@ fn ols_recovers_true_weights_on_noiseless_data() {
     );
     assert!(o.rss < 1e-16);
 }
+
+#[test]
+fn f32_stays_accurate_over_millions_of_rows() {
+    // A single f32 running sum over this many rows loses digits; the CPU paths
+    // sum in blocks combined in f64 (the GPU reduces hierarchically) and must track f64.
+    let ds = descent::data::article(4_000_000, 444, 0.1).unwrap();
+    let cfg = GdConfig {
+        epochs: 5,
+        ..GdConfig::default()
+    };
+    let truth = Fused.fit(&ds, &cfg).unwrap();
+    let cfg32 = GdConfig {
+        precision: Precision::F32,
+        ..cfg
+    };
+    for s in [&NdarrayGd as &dyn Solver, &Fused] {
+        let f = s.fit(&ds, &cfg32).unwrap();
+        let d = common::max_rel_diff(&f.weights, &truth.weights);
+        // Measured: 4.3e-9 blocked; 2.1e-7 (ndarray) and 1.7e-8 (fused) with one running sum.
+        assert!(d < 1e-8, "{}: f32 is {d} from f64", s.name());
+    }
+}

@@ -142,40 +142,53 @@ fn block_best<T: Real>(x: &[T], d: &[T], p: usize, w: &[T], acc: &mut [T], sse: 
     block::<T, false>(x, d, p, w, acc, sse)
 }
 
+/// Rows per block whose sums are combined in f64: in f32, one running sum over 10⁸ rows
+/// loses most of its digits; blocks keep every partial short.
+const BLOCK_ROWS: usize = 16_384;
+
+/// Sums over `x`/`d` block by block, combined in f64: ([Σe, Σe·x_j], Σe²).
+fn blocked<T: Real>(x: &[T], d: &[T], p: usize, w: &[T], sse: bool) -> (Vec<f64>, f64) {
+    let mut total = vec![0.0; p + 1];
+    let mut total_sse = 0.0;
+    let mut acc = vec![T::zero(); p + 1];
+    for (xb, db) in x.chunks(BLOCK_ROWS * p).zip(d.chunks(BLOCK_ROWS)) {
+        let e2 = block_best(xb, db, p, w, &mut acc, sse);
+        for (t, a) in total.iter_mut().zip(&acc) {
+            *t += a.as_f64();
+        }
+        total_sse += e2.as_f64();
+    }
+    (total, total_sse)
+}
+
 impl<T: Real> EpochSums<T> for Kernel<T> {
     fn sums(&mut self, w: &[T], sums: &mut [T], want_sse: bool) -> T {
         let (n, p) = (self.d.len(), self.p);
-        if self.threads <= 1 {
-            return block_best(&self.x, &self.d, p, w, sums, want_sse);
+        let (total, sse) = if self.threads <= 1 {
+            blocked(&self.x, &self.d, p, w, want_sse)
+        } else {
+            let rows = n.div_ceil(self.threads);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = self
+                    .x
+                    .chunks(rows * p)
+                    .zip(self.d.chunks(rows))
+                    .map(|(xc, dc)| s.spawn(move || blocked(xc, dc, p, w, want_sse)))
+                    .collect();
+                let mut total = vec![0.0; p + 1];
+                let mut sse = 0.0;
+                for h in handles {
+                    let (t, e2) = h.join().expect("fused worker thread panicked");
+                    total.iter_mut().zip(t).for_each(|(a, b)| *a += b);
+                    sse += e2;
+                }
+                (total, sse)
+            })
+        };
+        for (s, t) in sums.iter_mut().zip(total) {
+            *s = T::from_f64(t);
         }
-        let rows = n.div_ceil(self.threads);
-        let parts: Vec<(Vec<T>, T)> = std::thread::scope(|s| {
-            let handles: Vec<_> = self
-                .x
-                .chunks(rows * p)
-                .zip(self.d.chunks(rows))
-                .map(|(xc, dc)| {
-                    s.spawn(move || {
-                        let mut acc = vec![T::zero(); p + 1];
-                        let sse = block_best(xc, dc, p, w, &mut acc, want_sse);
-                        (acc, sse)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("fused worker thread panicked"))
-                .collect()
-        });
-        sums.iter_mut().for_each(|s| *s = T::zero());
-        let mut sse = T::zero();
-        for (acc, e2) in parts {
-            for (s, a) in sums.iter_mut().zip(acc) {
-                *s += a;
-            }
-            sse += e2;
-        }
-        sse
+        T::from_f64(sse)
     }
 }
 

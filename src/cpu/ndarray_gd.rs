@@ -7,7 +7,7 @@ use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::solver::{Fit, Solver};
-use ndarray::{Array1, Array2, ShapeBuilder, Zip};
+use ndarray::{s, Array1, Array2, ShapeBuilder, Zip};
 
 /// The ndarray backend.
 #[derive(Debug, Default, Clone, Copy)]
@@ -30,16 +30,34 @@ impl<T: Real> EpochSums<T> for Kernel<T> {
         for (col, &wj) in self.x.columns().into_iter().zip(&w[1..]) {
             self.err.scaled_add(-wj, &col);
         }
-        sums[0] = self.err.sum();
+        let err = self.err.view();
+        let n = err.len();
+        sums[0] = blocked(|r| err.slice(s![r]).sum(), n);
         for (s, col) in sums[1..].iter_mut().zip(self.x.columns()) {
-            *s = col.dot(&self.err);
+            *s = blocked(|r| col.slice(s![r.clone()]).dot(&err.slice(s![r])), n);
         }
         if want_sse {
-            self.err.dot(&self.err)
+            blocked(|r| err.slice(s![r.clone()]).dot(&err.slice(s![r])), n)
         } else {
             T::zero()
         }
     }
+}
+
+/// Rows per block whose partial sums are combined in f64 (a single f32 running sum over
+/// 10⁸ rows loses most of its digits; NumPy's pairwise summation avoids the same trap).
+const BLOCK_ROWS: usize = 16_384;
+
+/// Σ over row blocks of `part(block)`, accumulated in f64.
+fn blocked<T: Real>(part: impl Fn(std::ops::Range<usize>) -> T, n: usize) -> T {
+    let mut total = 0.0;
+    let mut start = 0;
+    while start < n {
+        let end = (start + BLOCK_ROWS).min(n);
+        total += part(start..end).as_f64();
+        start = end;
+    }
+    T::from_f64(total)
 }
 
 fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {

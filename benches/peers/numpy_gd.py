@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""NumPy and pure-Python gradient descent for least squares, as in the Real Python article
+"Pure Python vs NumPy vs TensorFlow", generalized to p features. Prints one JSON line per run."""
+
+import itertools
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for workloads.py
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
+
+try:
+    import numpy as np
+except ImportError:
+    sys.exit("numpy_gd.py: numpy is not installed")
+
+import workloads as W
+
+
+def np_descent(X, d, mu, N_epochs):
+    """The article's NumPy loop (f64). X is (N,) for p = 1 or (N, p)."""
+    N = len(X)
+    f = 2 / N
+    p = 1 if X.ndim == 1 else X.shape[1]
+    y = np.zeros(N)
+    err = np.zeros(N)
+    w = np.zeros(1 + p)
+    grad = np.empty(1 + p)
+    for _ in itertools.repeat(None, N_epochs):
+        np.subtract(d, y, out=err)
+        grad[0] = f * np.sum(err)
+        grad[1:] = f * (err @ X)  # err @ X == X.T @ err
+        w = w + mu * grad
+        y = w[0] + (w[1] * X if X.ndim == 1 else X @ w[1:])
+    return w
+
+
+def py_descent(cols, d, mu, N_epochs):
+    """The article's pure-Python loop; cols is a list of p feature columns (lists of floats)."""
+    N = len(d)
+    f = 2 / N
+    y = [0] * N
+    w = [0] * (1 + len(cols))
+    grad = [0] * (1 + len(cols))
+    for _ in itertools.repeat(None, N_epochs):
+        err = tuple(i - j for i, j in zip(d, y))
+        grad[0] = f * sum(err)
+        for k, col in enumerate(cols, 1):
+            grad[k] = f * sum(i * j for i, j in zip(err, col))
+        w = [i + mu * j for i, j in zip(w, grad)]
+        y = [w[0]] * N  # y = w0 + sum_k w_k * x_k, accumulated column by column
+        for wk, col in zip(w[1:], cols):
+            y = [i + wk * j for i, j in zip(y, col)]
+    return w
+
+
+def main():
+    args = W.parse_args(__doc__, ["np_descent", "py_descent"])
+    device = W.cpu_name()
+    for name in args.workloads:
+        wl = W.workload(args, name)
+        X, d = W.make_data(wl)
+        if "np_descent" in args.variants:
+            w, times = W.bench(lambda: np_descent(X, d, wl.mu, wl.epochs), args.repeats)
+            W.emit("numpy", "np_descent", wl, "f64", device, times, w)
+        if "py_descent" in args.variants:
+            # Pure Python is ~100x slower: run 1/100 of the epochs and scale the time linearly.
+            # No warm-up: the interpreter has nothing to compile or cache.
+            k = max(1, wl.epochs // 100)
+            cols = [X.tolist()] if X.ndim == 1 else X.T.tolist()
+            dl = d.tolist()
+            w, times = W.bench(lambda: py_descent(cols, dl, wl.mu, k), args.repeats, warmup=False)
+            variant = "py_descent" if k == wl.epochs else f"py_descent (scaled from {k} epochs)"
+            W.emit("numpy", variant, wl, "f64", device, [t * wl.epochs / k for t in times], w)
+            del cols, dl
+
+
+if __name__ == "__main__":
+    main()
