@@ -2,11 +2,8 @@
 //! stored. Multi-lane accumulators let LLVM vectorize; AVX2+FMA is used when the CPU has
 //! it; rows are split over threads only when an epoch is large enough to pay for it.
 
-use super::{run_cpu, EpochSums, Real};
-use crate::config::{GdConfig, Precision};
+use super::{CpuBackend, EpochSums, Real};
 use crate::data::Dataset;
-use crate::error::Result;
-use crate::solver::{Fit, Solver};
 
 /// The fused single-pass backend.
 #[derive(Debug, Default, Clone, Copy)]
@@ -18,7 +15,7 @@ const PARALLEL_MIN_WORK: usize = 1 << 19;
 /// latency chain never binds (4 cycles per add, 2 adds per cycle on current x86).
 const LANES: usize = 32;
 
-struct Kernel<T> {
+pub(crate) struct Kernel<T> {
     x: Vec<T>,
     d: Vec<T>,
     p: usize,
@@ -64,6 +61,29 @@ fn block_p1<T: Real, const SSE: bool, const FMA: bool>(x: &[T], d: &[T], w0: T, 
     a.map(|lanes| lanes.iter().fold(T::zero(), |s, &v| s + v))
 }
 
+/// Lanes of the per-row dot product x_i·w (one SIMD register of f32 or two of f64).
+const DOT_LANES: usize = 16;
+
+/// x·w with independent partial sums, so the multiply-adds vectorize (a single running
+/// sum is one serial chain: floats are not reassociated by the compiler).
+#[inline(always)]
+fn dot<T: Real, const FMA: bool>(x: &[T], w: &[T]) -> T {
+    let mut lanes = [T::zero(); DOT_LANES];
+    let xs = x.chunks_exact(DOT_LANES);
+    let ws = w.chunks_exact(DOT_LANES);
+    let tail = xs
+        .remainder()
+        .iter()
+        .zip(ws.remainder())
+        .fold(T::zero(), |s, (a, b)| madd::<T, FMA>(*a, *b, s));
+    for (xc, wc) in xs.zip(ws) {
+        for k in 0..DOT_LANES {
+            lanes[k] = madd::<T, FMA>(xc[k], wc[k], lanes[k]);
+        }
+    }
+    lanes.iter().fold(tail, |s, &v| s + v)
+}
+
 /// Sums of one row block for any p: writes Σe, Σe·x_j into `acc`, returns Σe².
 #[inline(always)]
 fn block_general<T: Real, const FMA: bool>(
@@ -75,13 +95,11 @@ fn block_general<T: Real, const FMA: bool>(
 ) -> T {
     acc.iter_mut().for_each(|a| *a = T::zero());
     let mut sse = T::zero();
+    let (w0, wx) = (w[0], &w[1..]);
     for (row, &dv) in x.chunks_exact(p).zip(d) {
-        let mut y = w[0];
-        for (xv, wv) in row.iter().zip(&w[1..]) {
-            y = madd::<T, FMA>(*xv, *wv, y);
-        }
-        let e = dv - y;
+        let e = dv - (w0 + dot::<T, FMA>(row, wx));
         acc[0] += e;
+        // Element-wise over the row: no dependency between j, so this vectorizes as is.
         for (a, xv) in acc[1..].iter_mut().zip(row) {
             *a = madd::<T, FMA>(e, *xv, *a);
         }
@@ -203,17 +221,10 @@ fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
     }
 }
 
-impl Solver for Fused {
-    fn name(&self) -> &'static str {
-        "fused"
-    }
-    fn device(&self) -> String {
-        super::cpu_name()
-    }
-    fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
-        match cfg.precision {
-            Precision::F32 => run_cpu::<f32, _>("fused", data, cfg, prepare),
-            Precision::F64 => run_cpu::<f64, _>("fused", data, cfg, prepare),
-        }
+impl CpuBackend for Fused {
+    const NAME: &'static str = "fused";
+    type Kernel<T: Real> = Kernel<T>;
+    fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
+        prepare(data)
     }
 }

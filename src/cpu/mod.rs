@@ -13,7 +13,7 @@ pub use ndarray_gd::NdarrayGd;
 use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::solver::{Fit, Timings};
+use crate::solver::{Fit, Solver, Timings};
 use std::time::{Duration, Instant};
 
 /// The scalar types the CPU paths run in.
@@ -168,4 +168,27 @@ pub(crate) fn run_cpu<T: Real, K: EpochSums<T>>(
         device: cpu_name(),
         max_abs_diff_vs_ols: None,
     })
+}
+
+/// A CPU backend is its epoch kernel; the [`Solver`] around it is shared.
+pub(crate) trait CpuBackend {
+    const NAME: &'static str;
+    type Kernel<T: Real>: EpochSums<T>;
+    /// Convert the data to `T` in the layout the kernel wants (timed as setup).
+    fn prepare<T: Real>(data: &Dataset) -> Self::Kernel<T>;
+}
+
+impl<B: CpuBackend> Solver for B {
+    fn name(&self) -> &'static str {
+        B::NAME
+    }
+    fn device(&self) -> String {
+        cpu_name()
+    }
+    fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
+        match cfg.precision {
+            Precision::F32 => run_cpu::<f32, _>(B::NAME, data, cfg, B::prepare::<f32>),
+            Precision::F64 => run_cpu::<f64, _>(B::NAME, data, cfg, B::prepare::<f64>),
+        }
+    }
 }

@@ -1,17 +1,14 @@
 //! Plain loops over `Vec`s: the analogue of the article's pure-Python `py_descent`.
 //! It keeps the article's shape (a stored `err` vector, one loop per quantity) on purpose.
 
-use super::{run_cpu, EpochSums, Real};
-use crate::config::{GdConfig, Precision};
+use super::{CpuBackend, EpochSums, Real};
 use crate::data::Dataset;
-use crate::error::Result;
-use crate::solver::{Fit, Solver};
 
 /// The plain-loop backend.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Naive;
 
-struct Kernel<T> {
+pub(crate) struct Kernel<T> {
     x: Vec<Vec<T>>,
     d: Vec<T>,
     err: Vec<T>,
@@ -56,17 +53,10 @@ fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
     }
 }
 
-impl Solver for Naive {
-    fn name(&self) -> &'static str {
-        "naive"
-    }
-    fn device(&self) -> String {
-        super::cpu_name()
-    }
-    fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
-        match cfg.precision {
-            Precision::F32 => run_cpu::<f32, _>("naive", data, cfg, prepare),
-            Precision::F64 => run_cpu::<f64, _>("naive", data, cfg, prepare),
-        }
+impl CpuBackend for Naive {
+    const NAME: &'static str = "naive";
+    type Kernel<T: Real> = Kernel<T>;
+    fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
+        prepare(data)
     }
 }

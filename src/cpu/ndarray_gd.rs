@@ -2,18 +2,15 @@
 //! (`err = d - y; grad = f * [sum(err), X.T @ err]; y = w0 + X @ w`), one whole-array
 //! operation per step.
 
-use super::{run_cpu, EpochSums, Real};
-use crate::config::{GdConfig, Precision};
+use super::{CpuBackend, EpochSums, Real};
 use crate::data::Dataset;
-use crate::error::Result;
-use crate::solver::{Fit, Solver};
 use ndarray::{s, Array1, Array2, ShapeBuilder, Zip};
 
 /// The ndarray backend.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NdarrayGd;
 
-struct Kernel<T> {
+pub(crate) struct Kernel<T> {
     x: Array2<T>,
     d: Array1<T>,
     err: Array1<T>,
@@ -71,17 +68,10 @@ fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
     }
 }
 
-impl Solver for NdarrayGd {
-    fn name(&self) -> &'static str {
-        "ndarray"
-    }
-    fn device(&self) -> String {
-        super::cpu_name()
-    }
-    fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
-        match cfg.precision {
-            Precision::F32 => run_cpu::<f32, _>("ndarray", data, cfg, prepare),
-            Precision::F64 => run_cpu::<f64, _>("ndarray", data, cfg, prepare),
-        }
+impl CpuBackend for NdarrayGd {
+    const NAME: &'static str = "ndarray";
+    type Kernel<T: Real> = Kernel<T>;
+    fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
+        prepare(data)
     }
 }
