@@ -105,16 +105,10 @@ pub fn lipschitz(ds: &Dataset) -> Result<f64> {
         .ok_or_else(|| Error::Data("cannot derive a step size from this data".into()))
 }
 
-/// Fit `ds` as `req` says; data → config check → backend → OLS check.
+/// Fit `ds` as `req` says: data → step and config check → backend preflight → OLS
+/// reference → fit → weights in original units.
 pub fn fit_dataset(ds: &Dataset, req: &FitRequest) -> Result<FitOutcome> {
     ds.validate()?;
-    let (reference, ols_note) = match ols(ds) {
-        Ok(o) => (Some(o.weights), None),
-        Err(e @ Error::RankDeficient { .. }) if req.allow_rank_deficient => {
-            (None, Some(e.to_string()))
-        }
-        Err(e) => return Err(e),
-    };
     let (work, scaling) = if req.standardize {
         let (z, means, stds) = standardize(ds)?;
         (z, Some((means, stds)))
@@ -131,6 +125,14 @@ pub fn fit_dataset(ds: &Dataset, req: &FitRequest) -> Result<FitOutcome> {
     };
     cfg.validate()?;
     let solver = make_solver(req.backend, &req.adapter)?;
+    solver.preflight(&work, &cfg)?;
+    let (reference, ols_note) = match ols(ds) {
+        Ok(o) => (Some(o.weights), None),
+        Err(e @ Error::RankDeficient { .. }) if req.allow_rank_deficient => {
+            (None, Some(e.to_string()))
+        }
+        Err(e) => return Err(e),
+    };
     let mut fit = solver.fit(&work, &cfg)?;
     if let Some((means, stds)) = &scaling {
         // y = v0 + Σ v_j (x_j − m_j)/s_j  ⇒  w_j = v_j/s_j, w0 = v0 − Σ w_j m_j.

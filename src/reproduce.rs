@@ -128,37 +128,30 @@ pub fn reproduce(opts: &ReproduceOptions, mut on_run: impl FnMut(&Fit)) -> Resul
     };
     cfg.validate()?;
     let ds = w.dataset()?;
-    let reference = ols(&ds)?;
     let explicit = opts.backends.is_some();
     let backends = opts
         .backends
         .clone()
         .unwrap_or_else(|| Backend::ALL.to_vec());
-    let mut runs = Vec::new();
     let mut skipped = Vec::new();
+    // Open and check every backend before any fit: an adapter that is missing or too small
+    // is reported at once, not after minutes of CPU rows.
+    let mut solvers = Vec::new();
     for b in backends {
-        let solver = match make_solver(b, &opts.adapter) {
-            Ok(s) => s,
-            Err(e) if !explicit => {
-                skipped.push(Skipped {
-                    backend: b.to_string(),
-                    reason: e.to_string(),
-                });
-                continue;
-            }
+        let ready = make_solver(b, &opts.adapter).and_then(|s| s.preflight(&ds, &cfg).map(|_| s));
+        match ready {
+            Ok(s) => solvers.push(s),
+            Err(e) if !explicit => skipped.push(Skipped {
+                backend: b.to_string(),
+                reason: e.to_string(),
+            }),
             Err(e) => return Err(e),
-        };
-        let fit = match crate::fit_checked(solver.as_ref(), &ds, &cfg, Some(&reference)) {
-            Ok(f) => f,
-            Err(e @ (Error::Unsupported(_) | Error::TooLarge { .. })) if !explicit => {
-                skipped.push(Skipped {
-                    backend: b.to_string(),
-                    reason: e.to_string(),
-                });
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
+        }
+    }
+    let reference = ols(&ds)?;
+    let mut runs = Vec::new();
+    for solver in solvers {
+        let fit = crate::fit_checked(solver.as_ref(), &ds, &cfg, Some(&reference))?;
         on_run(&fit);
         runs.push(fit);
     }

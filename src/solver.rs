@@ -50,6 +50,12 @@ pub trait Solver {
     fn name(&self) -> &'static str;
     /// Human-readable device the backend runs on.
     fn device(&self) -> String;
+    /// Cheap checks that need no work: is the configuration valid and can this backend take
+    /// the data (precision, device limits)? Callers run it for every backend before any fit.
+    fn preflight(&self, data: &Dataset, cfg: &GdConfig) -> Result<()> {
+        let _ = data;
+        cfg.validate()
+    }
     /// Run gradient descent from w = 0.
     fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit>;
 }

@@ -223,9 +223,8 @@ fn fit_adapter_problems() {
     );
 }
 
-#[test]
-fn fit_data_too_large_for_the_adapter() {
-    // One f64 column just over the adapter's storage-binding limit (128 MiB on lavapipe).
+/// The first adapter's storage-binding limit, when it is a small (software) one.
+fn small_binding_limit() -> Option<u64> {
     let list = Command::new(env!("CARGO_BIN_EXE_descent"))
         .args(["adapters", "--json"])
         .output()
@@ -235,9 +234,16 @@ fn fit_data_too_large_for_the_adapter() {
         .as_u64()
         .unwrap()
         .min(adapters[0]["max_buffer_size"].as_u64().unwrap());
-    if limit > 128 << 20 {
-        return; // a real GPU: a file over its limit is too large for a test
-    }
+    // A real GPU allows 2 GiB: data over its limit is too large for a test.
+    (limit <= 128 << 20).then_some(limit)
+}
+
+#[test]
+fn fit_data_too_large_for_the_adapter() {
+    // One f64 column just over the adapter's storage-binding limit (128 MiB on lavapipe).
+    let Some(limit) = small_binding_limit() else {
+        return;
+    };
     let n = (limit / 8 + 1) as usize;
     let dir = tempfile::tempdir().unwrap();
     let (x, y) = (dir.path().join("X.npy"), dir.path().join("y.npy"));
@@ -259,6 +265,33 @@ fn fit_data_too_large_for_the_adapter() {
             "1e-9",
         ],
         &format!("needs {} bytes but the limit is {limit} bytes", n * 8),
+    );
+}
+
+#[test]
+fn reproduce_refuses_an_oversized_gpu_run_before_any_cpu_row() {
+    let Some(limit) = small_binding_limit() else {
+        return;
+    };
+    let n = (limit / 8 + 1).to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args([
+            "reproduce",
+            "--n",
+            &n,
+            "--epochs",
+            "1",
+            "--backends",
+            "fused,gpu",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && out.stdout.is_empty());
+    assert!(err.contains("data too large"), "{err}");
+    assert!(
+        !err.contains("fused done"),
+        "the CPU row ran before the GPU was checked: {err}"
     );
 }
 

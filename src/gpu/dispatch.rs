@@ -108,6 +108,54 @@ pub fn plan(
     })
 }
 
+fn scalar_size(precision: Precision) -> u64 {
+    match precision {
+        Precision::F32 => 4,
+        Precision::F64 => 8,
+    }
+}
+
+/// Everything that can be refused before allocating: precision support and buffer limits.
+pub fn check_limits(ctx: &GpuContext, data: &Dataset, cfg: &GdConfig) -> Result<()> {
+    cfg.validate()?;
+    let name = &ctx.info.name;
+    if cfg.precision == Precision::F64 && !ctx.has(wgpu::Features::SHADER_F64) {
+        return Err(Error::Unsupported(format!(
+            "adapter '{name}' does not support f64 in shaders (SHADER_F64); use \
+             --precision f32 or pick another adapter with --adapter"
+        )));
+    }
+    let (n, p) = (data.n() as u64, data.p() as u64);
+    let size = scalar_size(cfg.precision);
+    let limit = ctx
+        .limits
+        .max_storage_buffer_binding_size
+        .min(ctx.limits.max_buffer_size);
+    let too_large = |what: &str, bytes: u64| Error::TooLarge {
+        adapter: name.clone(),
+        what: what.to_string(),
+        bytes,
+        limit,
+    };
+    if n * p * size > limit {
+        return Err(too_large("the feature matrix", n * p * size));
+    }
+    if n > u32::MAX as u64 / 2 {
+        return Err(Error::Data(format!(
+            "n = {n} is beyond the GPU kernels' 32-bit indexing"
+        )));
+    }
+    let loss_bytes = if cfg.record_loss {
+        cfg.epochs as u64
+    } else {
+        1
+    } * size;
+    if loss_bytes > limit {
+        return Err(too_large("the loss history", loss_bytes));
+    }
+    Ok(())
+}
+
 /// A problem uploaded to the device, ready to be solved (repeatedly, e.g. by benchmarks).
 pub struct GpuProblem {
     ctx: Arc<GpuContext>,
@@ -188,46 +236,17 @@ impl GpuProblem {
         cfg: &GdConfig,
         opts: GpuOptions,
     ) -> Result<Self> {
-        cfg.validate()?;
         data.validate()?;
+        check_limits(&ctx, data, cfg)?;
         let t0 = Instant::now();
-        let name = ctx.info.name.clone();
-        let precision = cfg.precision;
-        if precision == Precision::F64 && !ctx.has(wgpu::Features::SHADER_F64) {
-            return Err(Error::Unsupported(format!(
-                "adapter '{name}' does not support f64 in shaders (SHADER_F64); use \
-                 --precision f32 or pick another adapter with --adapter"
-            )));
-        }
         let (n, p) = (data.n(), data.p());
-        let size = match precision {
-            Precision::F32 => 4u64,
-            Precision::F64 => 8u64,
-        };
-        let binding_limit = ctx
-            .limits
-            .max_storage_buffer_binding_size
-            .min(ctx.limits.max_buffer_size);
-        let too_large = |what: &str, bytes: u64| Error::TooLarge {
-            adapter: name.clone(),
-            what: what.to_string(),
-            bytes,
-            limit: binding_limit,
-        };
-        let x_bytes = (n as u64) * (p as u64) * size;
-        if x_bytes > binding_limit {
-            return Err(too_large("the feature matrix", x_bytes));
-        }
-        if n as u64 > u32::MAX as u64 / 2 {
-            return Err(Error::Data(format!(
-                "n = {n} is beyond the GPU kernels' 32-bit indexing"
-            )));
-        }
-        let loss_len = if cfg.record_loss { cfg.epochs } else { 1 };
-        let loss_bytes = loss_len as u64 * size;
-        if loss_bytes > binding_limit {
-            return Err(too_large("the loss history", loss_bytes));
-        }
+        let precision = cfg.precision;
+        let size = scalar_size(precision);
+        let loss_bytes = if cfg.record_loss {
+            cfg.epochs as u64
+        } else {
+            1
+        } * size;
         let (kernels, reduction) =
             ctx.kernels(p as u32, precision == Precision::F64, opts.reduction)?;
         let plan = plan(
@@ -391,10 +410,7 @@ impl GpuProblem {
     pub fn solve(&self) -> Result<GpuRun> {
         let ctx = &self.ctx;
         let (device, queue) = (&ctx.device, &ctx.queue);
-        let size = match self.precision {
-            Precision::F32 => 4,
-            Precision::F64 => 8,
-        };
+        let size = scalar_size(self.precision);
         let nan = |bytes: u64| {
             to_bytes(
                 std::iter::repeat_n(f64::NAN, (bytes / size) as usize),

@@ -58,6 +58,10 @@ impl Solver for GpuSolver {
     fn device(&self) -> String {
         self.ctx.info.name.clone()
     }
+    fn preflight(&self, data: &Dataset, cfg: &GdConfig) -> Result<()> {
+        data.validate()?;
+        dispatch::check_limits(&self.ctx, data, cfg)
+    }
     fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
         let problem = self.prepare(data, cfg)?;
         let run = problem.solve()?;
