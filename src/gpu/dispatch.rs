@@ -115,6 +115,16 @@ fn scalar_size(precision: Precision) -> u64 {
     }
 }
 
+/// Bytes of the loss-history buffer (one scalar when no history is kept).
+fn loss_bytes(cfg: &GdConfig) -> u64 {
+    let len = if cfg.record_loss {
+        cfg.epochs as u64
+    } else {
+        1
+    };
+    len * scalar_size(cfg.precision)
+}
+
 /// Everything that can be refused before allocating: precision support and buffer limits.
 pub fn check_limits(ctx: &GpuContext, data: &Dataset, cfg: &GdConfig) -> Result<()> {
     cfg.validate()?;
@@ -145,11 +155,7 @@ pub fn check_limits(ctx: &GpuContext, data: &Dataset, cfg: &GdConfig) -> Result<
             "n = {n} is beyond the GPU kernels' 32-bit indexing"
         )));
     }
-    let loss_bytes = if cfg.record_loss {
-        cfg.epochs as u64
-    } else {
-        1
-    } * size;
+    let loss_bytes = loss_bytes(cfg);
     if loss_bytes > limit {
         return Err(too_large("the loss history", loss_bytes));
     }
@@ -242,11 +248,7 @@ impl GpuProblem {
         let (n, p) = (data.n(), data.p());
         let precision = cfg.precision;
         let size = scalar_size(precision);
-        let loss_bytes = if cfg.record_loss {
-            cfg.epochs as u64
-        } else {
-            1
-        } * size;
+        let loss_bytes = loss_bytes(cfg);
         let (kernels, reduction) =
             ctx.kernels(p as u32, precision == Precision::F64, opts.reduction)?;
         let plan = plan(
@@ -258,24 +260,20 @@ impl GpuProblem {
             ctx.info.min_subgroup_size.max(1),
             ctx.limits.max_compute_workgroups_per_dimension,
         )?;
-        let groups = match plan {
-            Plan::Multi { groups, .. } => groups,
-            Plan::Resident { .. } => 1,
+        let (groups, groups_x, epochs_per_dispatch) = match plan {
+            Plan::Multi {
+                groups, groups_x, ..
+            } => (groups, groups_x, 1),
+            Plan::Resident {
+                epochs_per_dispatch,
+            } => (1, 1, epochs_per_dispatch),
         };
         let params = Params {
             n: n as u32,
             groups,
-            groups_x: match plan {
-                Plan::Multi { groups_x, .. } => groups_x,
-                Plan::Resident { .. } => 1,
-            },
+            groups_x,
             epochs: cfg.epochs as u32,
-            epochs_per_dispatch: match plan {
-                Plan::Resident {
-                    epochs_per_dispatch,
-                } => epochs_per_dispatch,
-                Plan::Multi { .. } => 1,
-            },
+            epochs_per_dispatch,
             check_every: cfg.check_every.min(u32::MAX as usize) as u32,
             record_loss: cfg.record_loss as u32,
             use_tol: cfg.tol.is_some() as u32,
