@@ -2,7 +2,7 @@
 //! stored. Multi-lane accumulators let LLVM vectorize; AVX2+FMA is used when the CPU has
 //! it; rows are split over threads only when an epoch is large enough to pay for it.
 
-use super::{CpuBackend, EpochSums, Real};
+use super::{CpuBackend, EpochSums, Real, SUM_BLOCK_ROWS as BLOCK_ROWS};
 use crate::data::Dataset;
 
 /// The fused single-pass backend.
@@ -159,10 +159,6 @@ fn block_best<T: Real>(x: &[T], d: &[T], p: usize, w: &[T], acc: &mut [T], sse: 
     }
     block::<T, false>(x, d, p, w, acc, sse)
 }
-
-/// Rows per block whose sums are combined in f64: in f32, one running sum over 10⁸ rows
-/// loses most of its digits; blocks keep every partial short.
-const BLOCK_ROWS: usize = 16_384;
 
 /// Sums over `x`/`d` block by block, combined in f64: ([Σe, Σe·x_j], Σe²).
 fn blocked<T: Real>(x: &[T], d: &[T], p: usize, w: &[T], sse: bool) -> (Vec<f64>, f64) {

@@ -51,6 +51,11 @@ impl Real for f64 {
     }
 }
 
+/// Rows per block whose partial sums are combined in f64 by the CPU paths: one f32 running
+/// sum over 10⁸ rows loses most of its digits (NumPy's pairwise sum avoids the same trap);
+/// short blocks keep every partial accurate.
+pub(crate) const SUM_BLOCK_ROWS: usize = 16_384;
+
 /// Name of the host CPU for the `device` column.
 pub fn cpu_name() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")

@@ -2,7 +2,7 @@
 //! (`err = d - y; grad = f * [sum(err), X.T @ err]; y = w0 + X @ w`), one whole-array
 //! operation per step.
 
-use super::{CpuBackend, EpochSums, Real};
+use super::{CpuBackend, EpochSums, Real, SUM_BLOCK_ROWS as BLOCK_ROWS};
 use crate::data::Dataset;
 use ndarray::{s, Array1, Array2, ShapeBuilder, Zip};
 
@@ -40,10 +40,6 @@ impl<T: Real> EpochSums<T> for Kernel<T> {
         }
     }
 }
-
-/// Rows per block whose partial sums are combined in f64 (a single f32 running sum over
-/// 10⁸ rows loses most of its digits; NumPy's pairwise summation avoids the same trap).
-const BLOCK_ROWS: usize = 16_384;
 
 /// Σ over row blocks of `part(block)`, accumulated in f64.
 fn blocked<T: Real>(part: impl Fn(std::ops::Range<usize>) -> T, n: usize) -> T {

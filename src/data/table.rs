@@ -19,10 +19,7 @@ pub fn read_csv(path: &str) -> Result<Table> {
     let source: Box<dyn Read> = if path == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        Box::new(std::fs::File::open(path).map_err(|e| Error::Io {
-            path: path.into(),
-            message: e.to_string(),
-        })?)
+        Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
     };
     let name = if path == "-" { "<stdin>" } else { path };
     let mut reader = csv::ReaderBuilder::new()
@@ -125,18 +122,17 @@ impl Table {
 fn read_npy_any<D: ndarray::Dimension>(path: &str) -> Result<ndarray::Array<f64, D>> {
     use ndarray_npy::read_npy;
     if !std::path::Path::new(path).exists() {
-        return Err(Error::Io {
-            path: path.into(),
-            message: "no such file".into(),
-        });
+        return Err(Error::io(path, "no such file"));
     }
     match read_npy::<_, ndarray::Array<f64, D>>(path) {
         Ok(a) => Ok(a),
         Err(first) => read_npy::<_, ndarray::Array<f32, D>>(path)
             .map(|a| a.mapv(f64::from))
-            .map_err(|_| Error::Io {
-                path: path.into(),
-                message: format!("not a float64/float32 .npy of the expected shape ({first})"),
+            .map_err(|_| {
+                Error::io(
+                    path,
+                    format!("not a float64/float32 .npy of the expected shape ({first})"),
+                )
             }),
     }
 }
