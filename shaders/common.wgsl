@@ -1,21 +1,25 @@
 // common.wgsl — bindings and types shared by every descent kernel.
 //
 // Not a standalone module: src/gpu/kernels.rs prepends a generated prelude that defines
-//   alias scalar = f32 | f64;   const P: u32 (features);   const LIMIT: scalar (blow-up bound)
+//   alias scalar = f32 | f64;   const P: u32 (features);   const LIMIT: scalar (blow-up bound);
+//   const GROWTH2: scalar (divergence: ‖∇J‖² may not exceed GROWTH2 × its value at epoch 1)
 //
 // Bindings (group 0), identical for every entry point:
 //   0 x        : array<scalar>  read        n×P features, row-major
 //   1 d        : array<scalar>  read        n targets
 //   2 coef     : array<scalar>  read        [mu, 2/n, tol², 1/n]
-//   3 weights  : array<scalar>  read_write  [w0, w1..wP]  (starts at zero)
+//   3 weights  : array<scalar>  read_write  [w0, w1..wP, g0]  (starts at zero); g0 = ‖∇J‖² of
+//                                          the first epoch, the divergence test's yardstick
 //   4 partials : array<scalar>  read_write  per-workgroup sums, K per group
-//   5 loss     : array<scalar>  read_write  MSE of each epoch (when params.record_loss)
+//   5 loss     : array<scalar>  read_write  MSE of each epoch (when params.record_loss), a ring
+//                                          of params.loss_ring entries read back per chunk
 //   6 status   : Status         read_write  epoch counter and stop flags
 //   7 params   : Params         uniform
 
 const WG: u32 = 256u;
 const P1: u32 = P + 1u;   // weights incl. intercept
 const K: u32 = P + 2u;    // sums per epoch: Σerr, Σerr·x_j (P of them), Σerr²
+const G0: u32 = P1;       // slot of g0 in `weights`
 
 // Keep in sync with `Params` in src/gpu/kernels.rs.
 struct Params {
@@ -27,6 +31,10 @@ struct Params {
     check_every: u32,          // tolerance checked when (epoch + 1) % check_every == 0
     record_loss: u32,
     use_tol: u32,
+    loss_ring: u32,            // entries of the loss ring: epoch e is stored at e % loss_ring
+    _pad0: u32,                // uniform structs are sized in 16-byte steps
+    _pad1: u32,
+    _pad2: u32,
 }
 
 // Keep in sync with `Status` in src/gpu/kernels.rs.

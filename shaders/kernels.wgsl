@@ -32,6 +32,7 @@ fn resident(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
     let first = workgroupUniformLoad(&wg_epoch);
     let count = min(params.epochs_per_dispatch, params.epochs - min(first, params.epochs));
     var w = load_weights();
+    var g0 = weights[G0];
     var done = 0u;
     for (var e = 0u; e < count; e++) {
         var acc: array<scalar, K>;
@@ -43,9 +44,9 @@ fn resident(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
             sums[k] = wg_sum(acc[k], lane);
         }
         if lid == 0u {
-            wg_flag = apply_update(&w, sums, first + e, lid);
+            wg_flag = apply_update(&w, &g0, sums, first + e, lid);
         } else {
-            apply_update(&w, sums, first + e, lid);
+            apply_update(&w, &g0, sums, first + e, lid);
         }
         done = e + 1u;
         if workgroupUniformLoad(&wg_flag) != 0u {
@@ -56,6 +57,7 @@ fn resident(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
         for (var j = 0u; j < P1; j++) {
             weights[j] = w[j];
         }
+        weights[G0] = g0;
         status.epoch = first + done;
     }
 }
@@ -101,11 +103,13 @@ fn update_pass(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
         sums[k] = wg_sum(acc, lane);
     }
     var w = load_weights();
-    apply_update(&w, sums, epoch, lid);
+    var g0 = weights[G0];
+    apply_update(&w, &g0, sums, epoch, lid);
     if lid == 0u {
         for (var j = 0u; j < P1; j++) {
             weights[j] = w[j];
         }
+        weights[G0] = g0;
         status.epoch = epoch + 1u;
     }
 }

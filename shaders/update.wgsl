@@ -1,9 +1,14 @@
 // update.wgsl — the update step: w += mu·(2/n)·sums, the epoch's MSE into the loss history,
-// and the stop rules (non-finite or exploding weights; gradient norm below tol).
+// and the stop rules (divergence; gradient norm below tol).
 // `sums` is [Σerr, Σerr·x_1..P, Σerr²]. Returns 1 when the run must stop after this epoch.
 // Only invocation 0 writes to memory; every invocation gets the same new weights.
+//
+// Divergence: with a step ≤ 2/L, gradient descent on a convex L-smooth objective never lets
+// ‖∇J‖ grow (co-coercivity), so a squared norm above GROWTH2 × the first epoch's is proof of
+// a step too large, caught within a few epochs of the growth instead of at overflow.
+// `g0` holds that first value; the CPU twin is `descend` in src/cpu/mod.rs.
 
-fn apply_update(w: ptr<function, array<scalar, P1>>, sums: array<scalar, K>, epoch: u32, lid: u32) -> u32 {
+fn apply_update(w: ptr<function, array<scalar, P1>>, g0: ptr<function, scalar>, sums: array<scalar, K>, epoch: u32, lid: u32) -> u32 {
     let mu = coef[0];
     let f = coef[1];
     var g2 = scalar(0.0);
@@ -15,10 +20,15 @@ fn apply_update(w: ptr<function, array<scalar, P1>>, sums: array<scalar, K>, epo
         // NaN fails every comparison, so this catches NaN, ±inf and explosions alike.
         blown = blown || !(abs((*w)[j]) <= LIMIT);
     }
+    if epoch == 0u {
+        *g0 = g2;
+    }
+    // NaN fails the comparison too.
+    blown = blown || !(g2 <= GROWTH2 * *g0);
     let converged = params.use_tol != 0u && (epoch + 1u) % params.check_every == 0u && g2 < coef[2];
     if lid == 0u {
         if params.record_loss != 0u {
-            loss[epoch] = sums[K - 1u] * coef[3];
+            loss[epoch % params.loss_ring] = sums[K - 1u] * coef[3];
         }
         if blown {
             status.diverged_at = epoch + 1u;

@@ -3,6 +3,12 @@
 use crate::error::{Error, Result};
 use serde::Serialize;
 
+/// Divergence test shared by every backend (CPU `descend`, WGSL `apply_update`): the run has
+/// diverged once ‖∇J‖² exceeds this multiple of its first epoch's value. Gradient descent
+/// with a step ≤ 2/L on a convex L-smooth objective never lets ‖∇J‖ grow (co-coercivity),
+/// so a doubled norm proves the step too large, long before the weights overflow.
+pub const GRADIENT_GROWTH_LIMIT: f64 = 4.0;
+
 /// Floating-point precision of a fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]

@@ -24,8 +24,9 @@ pub enum Error {
     },
     /// Gradient descent blew up: weights or loss became non-finite or exploded.
     #[error(
-        "gradient descent diverged at epoch {epoch} (weights or loss became non-finite or \
-         exploded); use a smaller step, `--mu auto`, or `--standardize`"
+        "gradient descent diverged at epoch {epoch} (the gradient norm grew past twice its \
+         starting value, or the weights became non-finite): the step is too large; use a \
+         smaller --mu, `--mu auto`, or `--standardize`"
     )]
     Diverged { epoch: usize },
     /// No GPU adapter could be found or the requested one does not exist.
@@ -48,6 +49,9 @@ pub enum Error {
     /// A wgpu operation failed at run time (device lost, validation, out of memory).
     #[error("GPU error: {0}")]
     Gpu(String),
+    /// A warning under `--strict`: the run was refused or its result rejected.
+    #[error("--strict: {0}")]
+    Strict(String),
     /// Reading or writing a file failed.
     #[error("{path}: {message}")]
     Io { path: String, message: String },

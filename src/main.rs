@@ -2,7 +2,7 @@
 //! line on stderr and a non-zero exit.
 
 use clap::{Parser, Subcommand};
-use descent::fitting::{fit_dataset, FitRequest};
+use descent::fitting::{fit_dataset_with, FitRequest};
 use descent::gpu::{list_adapters, AdapterChoice};
 use descent::reproduce::{reproduce, ReproduceOptions, Workload, WorkloadKind};
 use descent::{report, Backend, Error, GdConfig, Precision};
@@ -106,6 +106,10 @@ struct FitArgs {
     /// Fit even when the OLS reference is rank-deficient (no reference check then).
     #[arg(long)]
     allow_rank_deficient: bool,
+    /// Treat warnings (an unreachable --tol, a fit far from its reference) as errors: exit
+    /// code 2, and no output files are written.
+    #[arg(long)]
+    strict: bool,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
@@ -170,6 +174,7 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
         step: args.mu.parse()?,
         standardize: args.standardize,
         allow_rank_deficient: args.allow_rank_deficient,
+        strict: args.strict,
         config: GdConfig {
             epochs: args.epochs,
             precision: args.precision.parse()?,
@@ -181,7 +186,9 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
     };
     request.config.validate()?;
     let done = spinner(format!("fitting {} rows on {}", ds.n(), request.backend));
-    let outcome = fit_dataset(&ds, &request);
+    let outcome = fit_dataset_with(&ds, &request, &mut |w| {
+        eprintln!("descent: warning: {}", w.message)
+    });
     done();
     let outcome = outcome?;
     let json = report::fit_json(&outcome);

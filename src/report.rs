@@ -24,6 +24,32 @@ pub fn human_time(s: f64) -> String {
     }
 }
 
+/// The shortest decimal that reads back as exactly `v` (Rust's float formatting), in
+/// scientific notation when plain digits would be long.
+pub fn round_trip(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 || (1e-4..1e16).contains(&a) || !v.is_finite() {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// How a run's weights compare with the article's printed ones, bit for bit.
+pub fn vs_article(weights: &[f64]) -> String {
+    let ulps = weights
+        .iter()
+        .zip(article::GD_WEIGHTS)
+        .map(|(a, b)| (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs())
+        .max()
+        .unwrap_or(u64::MAX);
+    match ulps {
+        0 => "bit-exact".into(),
+        u if u < 1 << 20 => format!("{u} ulp"),
+        _ => "differs".into(),
+    }
+}
+
 fn seconds(fit: &Fit) -> f64 {
     fit.timings.total().as_secs_f64()
 }
@@ -68,31 +94,46 @@ pub fn reproduce_table(r: &ReproduceReport) -> String {
         w.name, w.n, w.features, w.epochs, w.mu, w.seed, r.precision
     );
     let base = r.runs.iter().find(|f| f.backend == "ndarray").map(seconds);
+    // Only the article's own workload is compared with its printed weights.
+    let article_cmp = w.name == "seed";
     out.push_str(&format!(
-        "{:<10} {:>5} {:>11} {:>20} {:>20} {:>13} {:>10}  {}\n",
-        "backend", "prec", "time", "w0", "w1", "max|w-w_OLS|", "vs ndarray", "device"
+        "{:<10} {:>5} {:>11} {:>22} {:>22} {:>13} {:>10}{}  {}\n",
+        "backend",
+        "prec",
+        "time",
+        "w0",
+        "w1",
+        "max|w-w_OLS|",
+        "vs ndarray",
+        if article_cmp { "   vs article" } else { "" },
+        "device"
     ));
     for f in &r.runs {
         let rel = base.map_or("-".to_string(), |b| format!("{:.2}x", b / seconds(f)));
         out.push_str(&format!(
-            "{:<10} {:>5} {:>11} {:>20.15} {:>20.15} {:>13.3e} {:>10}  {}\n",
+            "{:<10} {:>5} {:>11} {:>22} {:>22} {:>13.3e} {:>10}{}  {}\n",
             f.backend,
             f.precision.as_str(),
             human_time(seconds(f)),
-            f.weights[0],
-            f.weights.get(1).copied().unwrap_or(f64::NAN),
+            round_trip(f.weights[0]),
+            round_trip(f.weights.get(1).copied().unwrap_or(f64::NAN)),
             f.max_abs_diff_vs_ols.unwrap_or(f64::NAN),
             rel,
+            if article_cmp {
+                format!(" {:>13}", vs_article(&f.weights))
+            } else {
+                String::new()
+            },
             f.device,
         ));
     }
     out.push_str(&format!(
-        "{:<10} {:>5} {:>11} {:>20.15} {:>20.15}\n",
+        "{:<10} {:>5} {:>11} {:>22} {:>22}\n",
         "OLS",
         "f64",
         "-",
-        r.ols[0],
-        r.ols.get(1).copied().unwrap_or(f64::NAN)
+        round_trip(r.ols[0]),
+        round_trip(r.ols.get(1).copied().unwrap_or(f64::NAN))
     ));
     for s in &r.skipped {
         out.push_str(&format!("{} skipped: {}\n", s.backend, s.reason));
@@ -100,7 +141,9 @@ pub fn reproduce_table(r: &ReproduceReport) -> String {
     if w.name == "seed" {
         out.push_str(&format!(
             "\narticle (Intel i7-4790K): pure Python {} s, NumPy {} s, TensorFlow CPU {} s; \
-             GD {:?}, OLS {:?}\n",
+             GD {:?}, OLS {:?}\n\
+             vs article: ulps between each weight and the article's printed GD weights \
+             (bit-exact = same f64)\n",
             article::PURE_PYTHON_S,
             article::NUMPY_S,
             article::TENSORFLOW_CPU_S,
@@ -165,8 +208,11 @@ pub fn fit_json(o: &crate::fitting::FitOutcome) -> Value {
         "mse": o.mse,
         "r2": o.r2,
         "ols": o.ols,
+        "ols_mse": o.ols_mse,
+        "ols_r2": o.ols_r2,
         "ols_note": o.ols_note,
         "max_abs_diff_vs_ols": f.max_abs_diff_vs_ols,
+        "warnings": o.warnings,
         "seconds": seconds(f),
         "backend": f.backend,
         "precision": f.precision,
@@ -174,28 +220,54 @@ pub fn fit_json(o: &crate::fitting::FitOutcome) -> Value {
     })
 }
 
-/// The human summary of a fit.
+/// The human summary of a fit. Weights are printed with round-trip digits, so a reader can
+/// compare them bit for bit with another run.
 pub fn fit_summary(o: &crate::fitting::FitOutcome) -> String {
     let f = &o.fit;
-    let mut out = format!("{:<24} {:>22} {:>22}\n", "term", "weight", "OLS");
-    let names = std::iter::once("(intercept)".to_string()).chain(o.feature_names.iter().cloned());
-    for (i, name) in names.enumerate() {
-        let ols = o
-            .ols
-            .as_ref()
-            .map_or("-".to_string(), |w| format!("{:.12e}", w[i]));
-        out.push_str(&format!("{name:<24} {:>22.12e} {ols:>22}\n", f.weights[i]));
-    }
+    let names: Vec<String> = std::iter::once("(intercept)".to_string())
+        .chain(o.feature_names.iter().cloned())
+        .collect();
+    // Columns as wide as their longest entry, so long names never shift the numbers.
+    let width = |it: &mut dyn Iterator<Item = usize>| it.max().unwrap_or(0);
+    let name_w = width(&mut names.iter().map(|n| n.chars().count())).max(4);
+    let weights: Vec<String> = f.weights.iter().map(|v| round_trip(*v)).collect();
+    let ols: Vec<String> = match &o.ols {
+        Some(w) => w.iter().map(|v| round_trip(*v)).collect(),
+        None => vec!["-".to_string(); weights.len()],
+    };
+    let w_w = width(&mut weights.iter().map(|s| s.len())).max(6);
+    let o_w = width(&mut ols.iter().map(|s| s.len())).max(3);
+    let mut out = String::new();
+    let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
     out.push_str(&format!(
-        "\nepochs run: {}{}   mu: {:.6e}{}\nMSE: {:.6e}   R²: {:.6}   max |w − w_OLS|: {}\n\
+        "{}  {:>w_w$}  {:>o_w$}\n",
+        pad("term", name_w),
+        "weight",
+        "OLS"
+    ));
+    for (i, name) in names.iter().enumerate() {
+        out.push_str(&format!(
+            "{}  {:>w_w$}  {:>o_w$}\n",
+            pad(name, name_w),
+            weights[i],
+            ols[i]
+        ));
+    }
+    let reference = match (o.ols_mse, o.ols_r2) {
+        (Some(m), Some(r)) => format!("   (OLS: MSE {m:.6e}, R² {r:.6})"),
+        _ => String::new(),
+    };
+    out.push_str(&format!(
+        "\nepochs run: {}{}   mu: {}{}\nMSE: {:.6e}   R²: {:.6}{reference}\n\
+         max |w − w_OLS|: {}\n\
          time: {} (setup {}, solve {})   backend: {} {}   device: {}\n",
         f.epochs_run,
         if f.converged {
             " (converged: gradient norm below tol)"
         } else {
-            ""
+            " (not converged)"
         },
-        o.mu,
+        round_trip(o.mu),
         if o.standardized {
             "   (features standardized)"
         } else {
@@ -214,6 +286,9 @@ pub fn fit_summary(o: &crate::fitting::FitOutcome) -> String {
     ));
     if let Some(note) = &o.ols_note {
         out.push_str(&format!("note: {note}\n"));
+    }
+    for w in &o.warnings {
+        out.push_str(&format!("warning: {}\n", w.message));
     }
     out
 }

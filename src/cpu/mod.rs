@@ -100,7 +100,13 @@ pub(crate) fn descend<T: Real>(
     let inv_n = T::one() / T::from_f64(n as f64);
     let mut w = vec![T::zero(); p + 1];
     let mut sums = vec![T::zero(); p + 1];
-    let mut loss = cfg.record_loss.then(|| Vec::with_capacity(cfg.epochs));
+    // The history grows with the epochs actually run: `epochs` is only an upper bound (up
+    // to 2³² − 1), and reserving it up front could ask for tens of gigabytes.
+    let mut loss = cfg
+        .record_loss
+        .then(|| Vec::with_capacity(cfg.epochs.min(1 << 16)));
+    let growth = T::from_f64(crate::config::GRADIENT_GROWTH_LIMIT);
+    let mut g0 = T::zero();
     let mut converged = false;
     let mut epochs_run = 0;
     // Weights beyond this are treated as a blow-up (f32 overflows soon after anyway).
@@ -121,7 +127,13 @@ pub(crate) fn descend<T: Real>(
             *wj += mu * g;
         }
         epochs_run = epoch + 1;
-        if w.iter().any(|v| !v.is_finite() || v.abs() > limit) {
+        if epoch == 0 {
+            g0 = g2;
+        }
+        // Same test, same order as the WGSL twin (`apply_update`): NaN fails `<=`.
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
+        let grown = !(g2 <= growth * g0);
+        if grown || w.iter().any(|v| !v.is_finite() || v.abs() > limit) {
             return Err(Error::Diverged { epoch: epochs_run });
         }
         if let Some(tol) = cfg.tol {

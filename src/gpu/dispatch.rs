@@ -1,30 +1,19 @@
-//! The dispatcher: uploads X and d once, plans the work under the loop-pass budget, encodes
-//! every epoch's dispatches into chunks of command buffers with no read-back in between,
-//! and reads weights, status, timestamps and loss back through one staging buffer.
+//! The dispatcher: uploads X and d once, then runs the epochs as a stream of bounded
+//! command-buffer chunks. Each chunk ends by copying the device's status, weights and its
+//! slice of the loss ring into a small staging buffer; the host reads that while the next
+//! chunk runs, and stops submitting as soon as the device says it has stopped (converged or
+//! diverged). Memory and encoding time follow the epochs actually run, never `--epochs`.
 
 use super::context::{scoped, GpuContext};
-use super::kernels::{
-    partials_passes, resident_epoch_passes, update_passes, Kernels, Params, Reduction, Status,
-    LOOP_PASS_BUDGET, WG,
-};
+use super::kernels::{Kernels, Params, Reduction, Status};
+use super::plan::{check_limits, plan, scalar_size, KernelChoice, Plan};
 use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
-
-/// Which kernel family runs the epochs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KernelChoice {
-    /// Resident for small problems, partials + update otherwise.
-    #[default]
-    Auto,
-    /// One workgroup loops whole epochs with the weights in registers.
-    Resident,
-    /// Per epoch: a fused error+reduction pass over many workgroups, then an update pass.
-    Multi,
-}
 
 /// Tuning knobs of the GPU backend; the defaults choose from the problem and adapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,161 +23,16 @@ pub struct GpuOptions {
     pub reduction: Option<Reduction>,
 }
 
-/// Largest `n·(p+1)` handed to the single-workgroup resident kernel by default.
-const RESIDENT_MAX_WORK: u64 = 1 << 16;
-/// Default number of workgroups of the partials pass (before the loop-pass bound).
-const DEFAULT_GROUPS: u64 = 2048;
-/// Dispatches per command buffer: big enough to amortise submission, small enough to
-/// keep the driver's command memory modest.
-const DISPATCHES_PER_BUFFER: usize = 1024;
+/// Chunks queued on the device at once: one running while the host reads the previous
+/// one's status, so the queue never drains for a status check.
+const IN_FLIGHT: usize = 2;
 
-/// How the epochs will be run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    Resident {
-        epochs_per_dispatch: u32,
-    },
-    Multi {
-        groups: u32,
-        groups_x: u32,
-        groups_y: u32,
-    },
-}
-
-/// Choose the kernel and its geometry so no invocation exceeds [`LOOP_PASS_BUDGET`].
-pub fn plan(
-    n: u64,
-    p: u64,
-    epochs: u64,
-    choice: KernelChoice,
-    reduction: Reduction,
-    min_subgroup: u32,
-    max_groups_per_dim: u32,
-) -> Result<Plan> {
-    let per_epoch = resident_epoch_passes(n, p, reduction, min_subgroup);
-    let resident_ok = per_epoch <= LOOP_PASS_BUDGET;
-    let use_resident = match choice {
-        KernelChoice::Resident if !resident_ok => {
-            return Err(Error::Unsupported(format!(
-                "the resident kernel cannot run n = {n}, p = {p}: one epoch needs {per_epoch} \
-                 loop passes per invocation, over the budget of {LOOP_PASS_BUDGET}"
-            )))
-        }
-        KernelChoice::Resident => true,
-        KernelChoice::Multi => false,
-        KernelChoice::Auto => resident_ok && n * (p + 1) <= RESIDENT_MAX_WORK,
-    };
-    if use_resident {
-        let epd = (LOOP_PASS_BUDGET / per_epoch).clamp(1, epochs.max(1));
-        return Ok(Plan::Resident {
-            epochs_per_dispatch: epd as u32,
-        });
-    }
-    let wg = WG as u64;
-    let max_groups = (max_groups_per_dim as u64).pow(2);
-    let mut groups = n.div_ceil(wg).clamp(1, DEFAULT_GROUPS);
-    while partials_passes(n.div_ceil(groups * wg), p, reduction, min_subgroup) > LOOP_PASS_BUDGET {
-        if groups >= max_groups || groups >= n.div_ceil(wg) {
-            return Err(Error::Unsupported(format!(
-                "n = {n}, p = {p} needs more loop passes per invocation than the budget allows"
-            )));
-        }
-        groups = (groups * 2).min(max_groups).min(n.div_ceil(wg));
-    }
-    if update_passes(groups, p, reduction, min_subgroup) > LOOP_PASS_BUDGET {
-        return Err(Error::Unsupported(format!(
-            "p = {p} is too wide for the update pass's loop-pass budget"
-        )));
-    }
-    let groups_x = groups.min(max_groups_per_dim as u64);
-    Ok(Plan::Multi {
-        groups: groups as u32,
-        groups_x: groups_x as u32,
-        groups_y: groups.div_ceil(groups_x) as u32,
-    })
-}
-
-fn scalar_size(precision: Precision) -> u64 {
-    match precision {
-        Precision::F32 => 4,
-        Precision::F64 => 8,
-    }
-}
-
-/// Bytes of the loss-history buffer (one scalar when no history is kept).
-fn loss_bytes(cfg: &GdConfig) -> u64 {
-    let len = if cfg.record_loss {
-        cfg.epochs as u64
-    } else {
-        1
-    };
-    len * scalar_size(cfg.precision)
-}
-
-/// Everything that can be refused before allocating: precision support and buffer limits.
-pub fn check_limits(ctx: &GpuContext, data: &Dataset, cfg: &GdConfig) -> Result<()> {
-    cfg.validate()?;
-    let name = &ctx.info.name;
-    if cfg.precision == Precision::F64 && !ctx.has(wgpu::Features::SHADER_F64) {
-        return Err(Error::Unsupported(format!(
-            "adapter '{name}' does not support f64 in shaders (SHADER_F64); use \
-             --precision f32 or pick another adapter with --adapter"
-        )));
-    }
-    let (n, p) = (data.n() as u64, data.p() as u64);
-    let size = scalar_size(cfg.precision);
-    let limit = ctx
-        .limits
-        .max_storage_buffer_binding_size
-        .min(ctx.limits.max_buffer_size);
-    let too_large = |what: &str, bytes: u64| Error::TooLarge {
-        adapter: name.clone(),
-        what: what.to_string(),
-        bytes,
-        limit,
-    };
-    if n * p * size > limit {
-        return Err(too_large("the feature matrix", n * p * size));
-    }
-    if n > u32::MAX as u64 / 2 {
-        return Err(Error::Data(format!(
-            "n = {n} is beyond the GPU kernels' 32-bit indexing"
-        )));
-    }
-    let loss_bytes = loss_bytes(cfg);
-    if loss_bytes > limit {
-        return Err(too_large("the loss history", loss_bytes));
-    }
-    Ok(())
-}
-
-/// A problem uploaded to the device, ready to be solved (repeatedly, e.g. by benchmarks).
-pub struct GpuProblem {
-    ctx: Arc<GpuContext>,
-    kernels: Arc<Kernels>,
-    pub plan: Plan,
-    pub reduction: Reduction,
-    pub precision: Precision,
-    n: usize,
-    p: usize,
-    epochs: u32,
-    record_loss: bool,
-    bind_group: wgpu::BindGroup,
-    weights: wgpu::Buffer,
-    partials: wgpu::Buffer,
-    loss: wgpu::Buffer,
-    status: wgpu::Buffer,
-    staging: wgpu::Buffer,
-    timestamps: Option<(wgpu::QuerySet, wgpu::Buffer)>,
-    layout: StagingLayout,
-    /// Time spent converting and uploading (and compiling, on first use).
-    pub setup: Duration,
-}
-
-/// Offsets of each segment in the staging buffer (16-byte aligned).
+/// Offsets of each segment of a chunk's staging buffer (16-byte aligned).
 #[derive(Debug, Clone, Copy)]
 struct StagingLayout {
+    /// p + 1 weights and g0.
     weights: u64,
+    weights_len: u64,
     status: u64,
     timestamps: u64,
     loss: u64,
@@ -232,6 +76,50 @@ pub struct GpuRun {
     pub solve: Duration,
     pub readback: Duration,
     pub device_solve: Option<Duration>,
+    /// Command-buffer chunks submitted: a run that stops early submits at most
+    /// [`IN_FLIGHT`] chunks past the one that stopped.
+    pub chunks_submitted: usize,
+}
+
+/// A problem uploaded to the device, ready to be solved (repeatedly, e.g. by benchmarks).
+pub struct GpuProblem {
+    ctx: Arc<GpuContext>,
+    kernels: Arc<Kernels>,
+    pub plan: Plan,
+    pub reduction: Reduction,
+    pub precision: Precision,
+    n: usize,
+    p: usize,
+    epochs: u64,
+    chunk_epochs: u64,
+    record_loss: bool,
+    bind_group: wgpu::BindGroup,
+    weights: wgpu::Buffer,
+    partials: wgpu::Buffer,
+    loss: wgpu::Buffer,
+    status: wgpu::Buffer,
+    staging: Vec<wgpu::Buffer>,
+    timestamps: Option<(wgpu::QuerySet, wgpu::Buffer)>,
+    layout: StagingLayout,
+    /// Time spent converting and uploading (and compiling, on first use).
+    pub setup: Duration,
+}
+
+/// A chunk on the device: its staging slot, epoch range and completion signal.
+struct InFlight {
+    slot: usize,
+    first_epoch: u64,
+    epochs: u64,
+    index: wgpu::SubmissionIndex,
+    mapped: std::sync::mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
+}
+
+/// What the host learns from one finished chunk.
+struct ChunkResult {
+    status: Status,
+    weights: Vec<f64>,
+    loss: Vec<f64>,
+    stamps: [u64; 2],
 }
 
 impl GpuProblem {
@@ -248,7 +136,6 @@ impl GpuProblem {
         let (n, p) = (data.n(), data.p());
         let precision = cfg.precision;
         let size = scalar_size(precision);
-        let loss_bytes = loss_bytes(cfg);
         let (kernels, reduction) =
             ctx.kernels(p as u32, precision == Precision::F64, opts.reduction)?;
         let plan = plan(
@@ -268,6 +155,13 @@ impl GpuProblem {
                 epochs_per_dispatch,
             } => (1, 1, epochs_per_dispatch),
         };
+        let chunk_epochs = plan.chunk_epochs(cfg.epochs as u64);
+        // Two chunks' worth: the chunk running and the one whose slice is being copied out.
+        let loss_ring = if cfg.record_loss {
+            (IN_FLIGHT as u64 * chunk_epochs).min(cfg.epochs as u64)
+        } else {
+            1
+        };
         let params = Params {
             n: n as u32,
             groups,
@@ -277,6 +171,8 @@ impl GpuProblem {
             check_every: cfg.check_every.min(u32::MAX as usize) as u32,
             record_loss: cfg.record_loss as u32,
             use_tol: cfg.tol.is_some() as u32,
+            loss_ring: loss_ring as u32,
+            _pad: [0; 3],
         };
         let tol2 = cfg.tol.map_or(0.0, |t| t * t);
         let coef = to_bytes(
@@ -285,16 +181,22 @@ impl GpuProblem {
         );
         let device = &ctx.device;
         let layout = {
-            let weights = 0;
-            let status = align16((p as u64 + 1) * size);
+            let weights_len = (p as u64 + 2) * size;
+            let status = align16(weights_len);
             let timestamps = status + 16;
             let loss = timestamps + 16;
+            let loss_len = if cfg.record_loss {
+                chunk_epochs * size
+            } else {
+                0
+            };
             StagingLayout {
-                weights,
+                weights: 0,
+                weights_len,
                 status,
                 timestamps,
                 loss,
-                total: loss + align16(loss_bytes),
+                total: loss + align16(loss_len),
             }
         };
         let storage = wgpu::BufferUsages::STORAGE;
@@ -331,19 +233,23 @@ impl GpuProblem {
                     mapped_at_creation: false,
                 })
             };
-            let weights = buffer("weights", (p as u64 + 1) * size, storage | copy);
+            let weights = buffer("weights", layout.weights_len, storage | copy);
             let partials = buffer(
                 "partials",
                 groups as u64 * (p as u64 + 2) * size,
                 storage | copy,
             );
-            let loss = buffer("loss", loss_bytes, storage | copy);
+            let loss = buffer("loss ring", loss_ring * size, storage | copy);
             let status = buffer("status", 16, storage | copy);
-            let staging = buffer(
-                "staging",
-                layout.total,
-                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            );
+            let staging = (0..IN_FLIGHT)
+                .map(|_| {
+                    buffer(
+                        "chunk staging",
+                        layout.total,
+                        wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    )
+                })
+                .collect::<Vec<_>>();
             let timestamps = ctx.has(wgpu::Features::TIMESTAMP_QUERY).then(|| {
                 let set = device.create_query_set(&wgpu::QuerySetDescriptor {
                     label: Some("solve timestamps"),
@@ -384,7 +290,8 @@ impl GpuProblem {
             precision,
             n,
             p,
-            epochs: cfg.epochs as u32,
+            epochs: cfg.epochs as u64,
+            chunk_epochs,
             record_loss: cfg.record_loss,
             bind_group,
             weights,
@@ -403,11 +310,137 @@ impl GpuProblem {
         (self.n, self.p)
     }
 
-    /// Reset the state (weights to zero, outputs poisoned with NaN so unwritten values
-    /// cannot pass for results), run every epoch on the device, read back once.
-    pub fn solve(&self) -> Result<GpuRun> {
+    /// Chunks a run of every epoch would take.
+    pub fn chunks_planned(&self) -> u64 {
+        self.epochs.div_ceil(self.chunk_epochs)
+    }
+
+    /// Encode and submit chunk `c` into staging slot `slot`.
+    fn submit_chunk(&self, c: u64, slot: usize) -> Result<InFlight> {
         let ctx = &self.ctx;
         let (device, queue) = (&ctx.device, &ctx.queue);
+        let first_epoch = c * self.chunk_epochs;
+        let epochs = self.chunk_epochs.min(self.epochs - first_epoch);
+        let size = scalar_size(self.precision);
+        let l = self.layout;
+        let staging = &self.staging[slot];
+        let cmd = scoped(device, || {
+            let mut enc = device.create_command_encoder(&Default::default());
+            {
+                // Every chunk writes the end stamp: the last one that runs wins.
+                let timestamp_writes =
+                    self.timestamps
+                        .as_ref()
+                        .map(|(set, _)| wgpu::ComputePassTimestampWrites {
+                            query_set: set,
+                            beginning_of_pass_write_index: (c == 0).then_some(0),
+                            end_of_pass_write_index: Some(1),
+                        });
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("epochs"),
+                    timestamp_writes,
+                });
+                pass.set_bind_group(0, &self.bind_group, &[]);
+                match self.plan {
+                    Plan::Resident {
+                        epochs_per_dispatch,
+                    } => {
+                        pass.set_pipeline(&self.kernels.resident);
+                        for _ in 0..epochs.div_ceil(epochs_per_dispatch as u64) {
+                            pass.dispatch_workgroups(1, 1, 1);
+                        }
+                    }
+                    Plan::Multi {
+                        groups_x, groups_y, ..
+                    } => {
+                        for _ in 0..epochs {
+                            pass.set_pipeline(&self.kernels.partials);
+                            pass.dispatch_workgroups(groups_x, groups_y, 1);
+                            pass.set_pipeline(&self.kernels.update);
+                            pass.dispatch_workgroups(1, 1, 1);
+                        }
+                    }
+                }
+            }
+            enc.copy_buffer_to_buffer(&self.weights, 0, staging, l.weights, l.weights_len);
+            enc.copy_buffer_to_buffer(&self.status, 0, staging, l.status, 16);
+            if let Some((set, resolve)) = &self.timestamps {
+                enc.resolve_query_set(set, 0..2, resolve, 0);
+                enc.copy_buffer_to_buffer(resolve, 0, staging, l.timestamps, 16);
+            }
+            if self.record_loss {
+                let ring = self.loss.size() / size;
+                let start = first_epoch % ring;
+                enc.copy_buffer_to_buffer(&self.loss, start * size, staging, l.loss, epochs * size);
+            }
+            enc.finish()
+        })?;
+        let index = queue.submit([cmd]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        Ok(InFlight {
+            slot,
+            first_epoch,
+            epochs,
+            index,
+            mapped: rx,
+        })
+    }
+
+    /// Wait for a chunk and read its staging slot.
+    fn finish_chunk(&self, chunk: InFlight) -> Result<ChunkResult> {
+        let device = &self.ctx.device;
+        device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(chunk.index),
+                timeout: None,
+            })
+            .map_err(|e| Error::Gpu(format!("waiting for the epochs failed: {e}")))?;
+        chunk
+            .mapped
+            .recv()
+            .map_err(|_| Error::Gpu("read-back callback never ran".into()))?
+            .map_err(|e| Error::Gpu(format!("mapping the read-back buffer failed: {e}")))?;
+        let staging = &self.staging[chunk.slot];
+        let l = self.layout;
+        let size = scalar_size(self.precision);
+        let result = {
+            let slice = staging.slice(..);
+            let bytes = slice
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu(format!("reading the mapped buffer failed: {e}")))?;
+            let at = |o: u64, len: u64| &bytes[o as usize..(o + len) as usize];
+            let status: Status = bytemuck::pod_read_unaligned(at(l.status, 16));
+            let weights = from_bytes(at(l.weights, l.weights_len), self.precision);
+            let stamps: [u64; 2] = bytemuck::pod_read_unaligned(at(l.timestamps, 16));
+            // Epochs of this chunk that actually ran (none after a stop).
+            let ran = (status.epoch as u64)
+                .saturating_sub(chunk.first_epoch)
+                .min(chunk.epochs);
+            let loss = if self.record_loss {
+                from_bytes(at(l.loss, ran * size), self.precision)
+            } else {
+                Vec::new()
+            };
+            ChunkResult {
+                status,
+                weights,
+                loss,
+                stamps,
+            }
+        };
+        staging.unmap();
+        Ok(result)
+    }
+
+    /// Reset the state (weights to zero, outputs poisoned with NaN so unwritten values
+    /// cannot pass for results), run the epochs on the device chunk by chunk, and stop
+    /// submitting once the device reports a stop.
+    pub fn solve(&self) -> Result<GpuRun> {
+        let ctx = &self.ctx;
+        let queue = &ctx.queue;
         let size = scalar_size(self.precision);
         let nan = |bytes: u64| {
             to_bytes(
@@ -420,124 +453,72 @@ impl GpuProblem {
         queue.write_buffer(&self.partials, 0, &nan(self.partials.size()));
         queue.write_buffer(&self.loss, 0, &nan(self.loss.size()));
 
-        let dispatches: Vec<(&wgpu::ComputePipeline, (u32, u32))> = match self.plan {
-            Plan::Resident {
-                epochs_per_dispatch,
-            } => {
-                let count = self.epochs.div_ceil(epochs_per_dispatch) as usize;
-                vec![(&self.kernels.resident, (1, 1)); count]
-            }
-            Plan::Multi {
-                groups_x, groups_y, ..
-            } => {
-                let mut v = Vec::with_capacity(2 * self.epochs as usize);
-                for _ in 0..self.epochs {
-                    v.push((&self.kernels.partials, (groups_x, groups_y)));
-                    v.push((&self.kernels.update, (1, 1)));
-                }
-                v
-            }
-        };
         let start = Instant::now();
-        let chunks: Vec<_> = dispatches.chunks(DISPATCHES_PER_BUFFER).collect();
-        let last = chunks.len() - 1;
-        let buffers = scoped(device, || {
-            chunks
-                .iter()
-                .enumerate()
-                .map(|(c, chunk)| {
-                    let mut enc = device.create_command_encoder(&Default::default());
-                    {
-                        let timestamp_writes = self.timestamps.as_ref().and_then(|(set, _)| {
-                            (c == 0 || c == last).then_some(wgpu::ComputePassTimestampWrites {
-                                query_set: set,
-                                beginning_of_pass_write_index: (c == 0).then_some(0),
-                                end_of_pass_write_index: (c == last).then_some(1),
-                            })
-                        });
-                        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                            label: Some("epochs"),
-                            timestamp_writes,
-                        });
-                        pass.set_bind_group(0, &self.bind_group, &[]);
-                        for (pipeline, (gx, gy)) in chunk.iter() {
-                            pass.set_pipeline(pipeline);
-                            pass.dispatch_workgroups(*gx, *gy, 1);
-                        }
+        let total = self.chunks_planned();
+        let mut next = 0u64;
+        let mut queued: VecDeque<InFlight> = VecDeque::new();
+        let mut free: Vec<usize> = (0..IN_FLIGHT).rev().collect();
+        let mut loss = self.record_loss.then(Vec::new);
+        let mut last: Option<ChunkResult> = None;
+        let mut stopped = false;
+        let mut first_error = None;
+        loop {
+            while !stopped && next < total {
+                let Some(slot) = free.pop() else { break };
+                match self.submit_chunk(next, slot) {
+                    Ok(c) => queued.push_back(c),
+                    Err(e) => {
+                        // Drain what is queued before reporting, so no mapping is left live.
+                        first_error = Some(e);
+                        stopped = true;
+                        break;
                     }
-                    enc.finish()
-                })
-                .collect::<Vec<_>>()
-        })?;
-        let index = queue.submit(buffers);
-        device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: None,
-            })
-            .map_err(|e| Error::Gpu(format!("waiting for the epochs failed: {e}")))?;
+                }
+                next += 1;
+            }
+            let Some(chunk) = queued.pop_front() else {
+                break;
+            };
+            let slot = chunk.slot;
+            match self.finish_chunk(chunk) {
+                Ok(r) => {
+                    if !stopped {
+                        if let Some(l) = loss.as_mut() {
+                            l.extend_from_slice(&r.loss);
+                        }
+                        stopped = r.status.stopped != 0;
+                        last = Some(r);
+                    }
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    stopped = true;
+                }
+            }
+            free.push(slot);
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
         let solve = start.elapsed();
-
         let t1 = Instant::now();
-        let l = self.layout;
-        let wbytes = self.weights.size().min((self.p as u64 + 1) * size);
-        let mut enc = device.create_command_encoder(&Default::default());
-        enc.copy_buffer_to_buffer(&self.weights, 0, &self.staging, l.weights, wbytes);
-        enc.copy_buffer_to_buffer(&self.status, 0, &self.staging, l.status, 16);
-        if let Some((set, resolve)) = &self.timestamps {
-            enc.resolve_query_set(set, 0..2, resolve, 0);
-            enc.copy_buffer_to_buffer(resolve, 0, &self.staging, l.timestamps, 16);
-        }
-        if self.record_loss {
-            enc.copy_buffer_to_buffer(
-                &self.loss,
-                0,
-                &self.staging,
-                l.loss,
-                self.epochs as u64 * size,
-            );
-        }
-        queue.submit([enc.finish()]);
-        let slice = self.staging.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the read-back failed: {e}")))?;
-        rx.recv()
-            .map_err(|_| Error::Gpu("read-back callback never ran".into()))?
-            .map_err(|e| Error::Gpu(format!("mapping the read-back buffer failed: {e}")))?;
-        let (weights, status, stamps, loss) = {
-            let bytes = slice
-                .get_mapped_range()
-                .map_err(|e| Error::Gpu(format!("reading the mapped buffer failed: {e}")))?;
-            let at = |o: u64, len: u64| &bytes[o as usize..(o + len) as usize];
-            let weights = from_bytes(at(l.weights, wbytes), self.precision);
-            let status: Status = bytemuck::pod_read_unaligned(at(l.status, 16));
-            let stamps: [u64; 2] = bytemuck::pod_read_unaligned(at(l.timestamps, 16));
-            let loss = self.record_loss.then(|| {
-                let mut v = from_bytes(at(l.loss, self.epochs as u64 * size), self.precision);
-                v.truncate(status.epoch as usize);
-                v
-            });
-            (weights, status, stamps, loss)
-        };
-        self.staging.unmap();
+        let last = last.ok_or_else(|| Error::Gpu("no chunk was run".into()))?;
+        let mut weights = last.weights;
+        weights.truncate(self.p + 1);
         let readback = t1.elapsed();
         let device_solve = self.timestamps.as_ref().and_then(|_| {
-            let ticks = stamps[1].checked_sub(stamps[0])?;
+            let ticks = last.stamps[1].checked_sub(last.stamps[0])?;
             let ns = ticks as f64 * queue.get_timestamp_period() as f64;
             (ns > 0.0).then(|| Duration::from_nanos(ns as u64))
         });
         Ok(GpuRun {
             weights,
             loss,
-            status,
+            status: last.status,
             solve,
             readback,
             device_solve,
+            chunks_submitted: next as usize,
         })
     }
 }

@@ -24,6 +24,8 @@ pub struct Params {
     pub check_every: u32,
     pub record_loss: u32,
     pub use_tol: u32,
+    pub loss_ring: u32,
+    pub _pad: [u32; 3],
 }
 
 /// Run state on the device. Keep in sync with `struct Status` in shaders/common.wgsl.
@@ -71,8 +73,10 @@ pub fn shader_source(spec: ShaderSpec) -> String {
     // No `enable subgroups;`: naga 30 rejects the directive as unimplemented and accepts the
     // subgroup builtins whenever the device has Features::SUBGROUP.
     src.push_str(&format!(
-        "alias scalar = {scalar};\nconst P: u32 = {}u;\nconst LIMIT: scalar = scalar({limit});\n",
-        spec.p
+        "alias scalar = {scalar};\nconst P: u32 = {}u;\nconst LIMIT: scalar = scalar({limit});\n\
+         const GROWTH2: scalar = scalar({:?});\n",
+        spec.p,
+        crate::config::GRADIENT_GROWTH_LIMIT
     ));
     let (reduce, args, init) = match spec.reduction {
         Reduction::Tree => (REDUCE_TREE, "", "let lane = Lane(lid, 0u, 0u, 0u);"),

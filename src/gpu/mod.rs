@@ -4,13 +4,15 @@ mod adapter;
 mod context;
 mod dispatch;
 pub mod kernels;
+mod plan;
 
 pub use adapter::{
     list_adapters, select_adapter, AdapterChoice, AdapterSummary, SOFTWARE_ADAPTER_HINT,
 };
 pub use context::GpuContext;
-pub use dispatch::{plan, GpuOptions, GpuProblem, GpuRun, KernelChoice, Plan};
+pub use dispatch::{GpuOptions, GpuProblem, GpuRun};
 pub use kernels::Reduction;
+pub use plan::{plan, KernelChoice, Plan, DISPATCHES_PER_CHUNK};
 
 use crate::config::GdConfig;
 use crate::data::Dataset;
@@ -60,7 +62,7 @@ impl Solver for GpuSolver {
     }
     fn preflight(&self, data: &Dataset, cfg: &GdConfig) -> Result<()> {
         data.validate()?;
-        dispatch::check_limits(&self.ctx, data, cfg)
+        plan::check_limits(&self.ctx, data, cfg)
     }
     fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
         let problem = self.prepare(data, cfg)?;
