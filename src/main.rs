@@ -70,18 +70,25 @@ enum Command {
 
 #[derive(clap::Args)]
 struct FitArgs {
-    /// CSV file with a header row, `-` for CSV on stdin, or X.npy (with --target-file).
+    /// CSV file with a header row, `-` for stdin, or X.npy (recognised by its magic bytes
+    /// or extension).
     #[arg(long)]
     data: String,
-    /// Target column (CSV input).
+    /// Target column: a name or its 1-based position `#N` (an exact name wins). With
+    /// X.npy the columns are x1..xp; the target column is then left out of the features.
     #[arg(long, required_unless_present = "target_file")]
     target: Option<String>,
-    /// Target vector y.npy (with --data X.npy).
+    /// Target vector y.npy, shape (n,) or (n, 1), for --data X.npy (instead of --target).
     #[arg(long)]
     target_file: Option<String>,
-    /// Comma-separated feature columns (default: every column but the target).
+    /// Feature columns as one CSV record: names or `#N`, e.g. `sqft,#3,"a,b"` (default:
+    /// every column but the target).
     #[arg(long)]
     features: Option<String>,
+    /// CSV delimiter: `,` `;` `tab` `|` or any ASCII character (default: detected from
+    /// the header).
+    #[arg(long)]
+    delimiter: Option<String>,
     /// gpu, fused, ndarray or naive.
     #[arg(long, default_value = "gpu")]
     backend: String,
@@ -153,20 +160,14 @@ fn spinner(label: String) -> impl FnOnce() {
 }
 
 fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
-    let ds = match &args.target_file {
-        Some(y) => descent::data::read_npy_pair(&args.data, y)?,
-        None => {
-            let table = descent::data::read_csv(&args.data)?;
-            let features: Option<Vec<String>> = args
-                .features
-                .as_deref()
-                .map(|f| f.split(',').map(|s| s.trim().to_string()).collect());
-            table.dataset(
-                args.target.as_deref().unwrap_or_default(),
-                features.as_deref(),
-            )?
-        }
-    };
+    let ds = descent::data::load(&descent::data::InputSpec {
+        data: args.data,
+        target: args.target,
+        target_file: args.target_file,
+        features: args.features,
+        delimiter: args.delimiter,
+    })?
+    .dataset;
     let want_loss = args.loss_csv.is_some() || args.plot.is_some();
     let request = FitRequest {
         backend: args.backend.parse()?,

@@ -110,8 +110,13 @@ fn stdin_csv_and_feature_selection() {
 #[test]
 fn npy_input_matches_csv_input() {
     let dir = tempfile::tempdir().unwrap();
-    let table = descent::data::read_csv(HOUSES).unwrap();
-    let ds = table.dataset("price", None).unwrap();
+    let ds = descent::data::load(&descent::data::InputSpec {
+        data: HOUSES.into(),
+        target: Some("price".into()),
+        ..Default::default()
+    })
+    .unwrap()
+    .dataset;
     let (x, y) = (dir.path().join("X.npy"), dir.path().join("y.npy"));
     ndarray_npy::write_npy(&x, &ds.features).unwrap();
     ndarray_npy::write_npy(&y, &ds.targets.mapv(|v| v as f32)).unwrap(); // f32 is accepted too

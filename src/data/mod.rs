@@ -1,13 +1,17 @@
 //! Datasets: the features/targets container, the article's generator, synthetic problems
 //! and file readers.
 
+mod delimited;
+mod npy;
 mod numpy_rng;
+mod select;
 mod synthetic;
 mod table;
 
+pub use delimited::parse_delimiter;
 pub use numpy_rng::NumpyRandomState;
 pub use synthetic::{article, linspace, synthetic, Synthetic, ARTICLE_N, ARTICLE_SEED};
-pub use table::{read_csv, read_npy_pair, Table};
+pub use table::{load, InputSpec, Loaded, SourceInfo};
 
 use crate::error::{Error, Result};
 use ndarray::{Array1, Array2};

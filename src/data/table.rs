@@ -1,152 +1,155 @@
-//! File input: CSV with a header (from a path or stdin) and `.npy` pairs, turned into a
-//! [`Dataset`] with every problem named by row and column.
+//! File input for `descent fit`: CSV with a header (from a path or stdin) or `.npy`, turned
+//! into a [`Dataset`] with every problem named by line (or row) and column.
+//!
+//! The column choice (`--target`, `--features`) is resolved against the header first and
+//! only those fields are parsed, so a text column the fit leaves out does not matter and
+//! memory stays proportional to the selected numeric data.
 
+use super::delimited::load_csv;
+use super::npy;
+use super::select::select;
 use super::Dataset;
 use crate::error::{Error, Result};
-use ndarray::{Array1, Array2};
-use std::io::Read;
+use ndarray::Axis;
+use std::io::{BufRead, BufReader, Read};
 
-/// A numeric table: column names and row-major values.
-#[derive(Debug, Clone)]
-pub struct Table {
-    pub columns: Vec<String>,
-    pub rows: usize,
-    pub values: Vec<f64>,
+/// What the user asked for on the command line, before anything is read.
+#[derive(Debug, Clone, Default)]
+pub struct InputSpec {
+    /// CSV file, `-` for stdin, or an `.npy` features file.
+    pub data: String,
+    /// Target column: a name or `#N` (1-based position). For `.npy` data, a column of X.
+    pub target: Option<String>,
+    /// `y.npy` holding the target, for `.npy` data only.
+    pub target_file: Option<String>,
+    /// Feature columns as one CSV record (`a,"b,c",#4`); `None` means every column but
+    /// the target.
+    pub features: Option<String>,
+    /// CSV field delimiter (`,` `;` `tab` `|` or one ASCII character); `None` detects it.
+    pub delimiter: Option<String>,
 }
 
-/// Read CSV with a header from `path` (`-` is stdin).
-pub fn read_csv(path: &str) -> Result<Table> {
-    let source: Box<dyn Read> = if path == "-" {
+/// Where the data came from and how it was read, for reports.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SourceInfo {
+    /// `--data` as given (`-` is stdin).
+    pub path: String,
+    /// `"csv"` or `"npy"`.
+    pub format: &'static str,
+    /// The CSV delimiter used; `None` for `.npy`.
+    pub delimiter: Option<char>,
+    /// Whether the delimiter was detected from the header rather than given.
+    pub delimiter_detected: bool,
+    /// Data rows read.
+    pub rows: usize,
+    /// Columns in the file (all of them, not only the selected ones).
+    pub columns: usize,
+}
+
+/// A dataset ready to fit, with its provenance.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub dataset: Dataset,
+    pub source: SourceInfo,
+    /// The target as the user named it (`--target`), or the `--target-file` path.
+    pub target: String,
+}
+
+/// Read the data `spec` describes. `.npy` is recognised by its magic bytes or the `.npy`
+/// extension; anything else is CSV with a header.
+pub fn load(spec: &InputSpec) -> Result<Loaded> {
+    let display = if spec.data == "-" {
+        "<stdin>"
+    } else {
+        spec.data.as_str()
+    };
+    let source: Box<dyn Read> = if spec.data == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
+        Box::new(open(&spec.data)?)
     };
-    let name = if path == "-" { "<stdin>" } else { path };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .from_reader(source);
-    let columns: Vec<String> = reader
-        .headers()
-        .map_err(|e| Error::Data(format!("{name}: {e}")))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    if columns.is_empty() || columns.iter().all(String::is_empty) {
-        return Err(Error::Data(format!("{name} is empty (no header row)")));
+    let mut source = BufReader::with_capacity(1 << 16, source);
+    let head = source.fill_buf().map_err(|e| Error::io(display, e))?;
+    let is_npy = head.starts_with(npy::MAGIC)
+        || (spec.data != "-"
+            && std::path::Path::new(&spec.data)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("npy")));
+    if is_npy {
+        load_npy(spec, source, display)
+    } else {
+        load_csv(spec, source, display)
     }
-    let mut values = Vec::new();
-    let mut rows = 0;
-    for (r, record) in reader.records().enumerate() {
-        let line = r + 2; // 1-based, after the header
-        let record = record.map_err(|e| match e.kind() {
-            csv::ErrorKind::UnequalLengths {
-                expected_len, len, ..
-            } => Error::Data(format!(
-                "{name}: line {line} has {len} fields but the header has {expected_len}"
-            )),
-            _ => Error::Data(format!("{name}: line {line}: {e}")),
-        })?;
-        for (c, cell) in record.iter().enumerate() {
-            let v: f64 = cell.parse().map_err(|_| {
-                Error::Data(format!(
-                    "{name}: line {line}, column '{}': '{cell}' is not a number",
-                    columns[c]
-                ))
-            })?;
-            if !v.is_finite() {
+}
+
+fn load_npy(spec: &InputSpec, source: impl Read, display: &str) -> Result<Loaded> {
+    if spec.delimiter.is_some() {
+        return Err(Error::Config(format!(
+            "--delimiter applies to CSV input, but {display} is .npy"
+        )));
+    }
+    let target = match (&spec.target, &spec.target_file) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Config(
+                "give either --target (a column of the data) or --target-file (a separate \
+                 y.npy), not both"
+                    .into(),
+            ))
+        }
+        (None, None) => {
+            return Err(Error::Config(format!(
+                "{display} is .npy: give the target with --target-file y.npy, or name a \
+                 column of it with --target (x1, x2, ... or #N)"
+            )))
+        }
+        (Some(t), None) => t.clone(),
+        (None, Some(y)) => y.clone(),
+    };
+    let x = npy::into_matrix(npy::read(source, display)?, display)?;
+    let columns: Vec<String> = (1..=x.ncols()).map(|j| format!("x{j}")).collect();
+    let sel = select(&columns, spec.target.as_deref(), spec.features.as_deref())?;
+    let (rows, width) = x.dim();
+    let y = match (&spec.target_file, sel.target) {
+        (Some(path), _) => {
+            let file = open(path)?;
+            let y = npy::into_vector(npy::read(BufReader::new(file), path)?, path)?;
+            if y.len() != rows {
                 return Err(Error::Data(format!(
-                    "{name}: line {line}, column '{}': {cell} is not finite",
-                    columns[c]
+                    "{display} has {rows} rows but {path} has {} values",
+                    y.len()
                 )));
             }
-            values.push(v);
+            y
         }
-        rows += 1;
-    }
-    if rows == 0 {
-        return Err(Error::Data(format!("{name} has a header but no data rows")));
-    }
-    Ok(Table {
-        columns,
-        rows,
-        values,
+        (None, Some(t)) => x.column(t).to_owned(),
+        (None, None) => unreachable!("a target column or file was required above"),
+    };
+    let all = sel.target.is_none() && sel.features.iter().copied().eq(0..width);
+    let features = if all {
+        x
+    } else {
+        let picked = x.select(Axis(1), &sel.features);
+        drop(x); // before `Dataset` makes its own copy
+        picked
+    };
+    Ok(Loaded {
+        dataset: Dataset::with_names(features, y, sel.feature_names)?,
+        source: SourceInfo {
+            path: spec.data.clone(),
+            format: "npy",
+            delimiter: None,
+            delimiter_detected: false,
+            rows,
+            columns: width,
+        },
+        target,
     })
 }
 
-impl Table {
-    fn index(&self, name: &str) -> Result<usize> {
-        self.columns.iter().position(|c| c == name).ok_or_else(|| {
-            Error::Data(format!(
-                "no column '{name}'; the columns are: {}",
-                self.columns.join(", ")
-            ))
-        })
-    }
-
-    /// Split into features and target; `features` defaults to every other column.
-    pub fn dataset(&self, target: &str, features: Option<&[String]>) -> Result<Dataset> {
-        let t = self.index(target)?;
-        let names: Vec<String> = match features {
-            Some(f) => f.to_vec(),
-            None => self
-                .columns
-                .iter()
-                .filter(|c| *c != target)
-                .cloned()
-                .collect(),
-        };
-        if names.is_empty() {
-            return Err(Error::Data(
-                "no feature columns left besides the target".into(),
-            ));
-        }
-        let idx = names
-            .iter()
-            .map(|n| self.index(n))
-            .collect::<Result<Vec<_>>>()?;
-        if idx.contains(&t) {
-            return Err(Error::Data(format!(
-                "'{target}' is both the target and a feature"
-            )));
-        }
-        let width = self.columns.len();
-        let x = Array2::from_shape_fn((self.rows, idx.len()), |(i, j)| {
-            self.values[i * width + idx[j]]
-        });
-        let y = Array1::from_shape_fn(self.rows, |i| self.values[i * width + t]);
-        Dataset::with_names(x, y, names)
-    }
-}
-
-fn read_npy_any<D: ndarray::Dimension>(path: &str) -> Result<ndarray::Array<f64, D>> {
-    use ndarray_npy::read_npy;
-    if !std::path::Path::new(path).exists() {
-        return Err(Error::io(path, "no such file"));
-    }
-    match read_npy::<_, ndarray::Array<f64, D>>(path) {
-        Ok(a) => Ok(a),
-        Err(first) => read_npy::<_, ndarray::Array<f32, D>>(path)
-            .map(|a| a.mapv(f64::from))
-            .map_err(|_| {
-                Error::io(
-                    path,
-                    format!("not a float64/float32 .npy of the expected shape ({first})"),
-                )
-            }),
-    }
-}
-
-/// `X.npy` (n×p) and `y.npy` (n) as a dataset with features x1..xp.
-pub fn read_npy_pair(x_path: &str, y_path: &str) -> Result<Dataset> {
-    let x: Array2<f64> = read_npy_any(x_path)?;
-    let y: Array1<f64> = read_npy_any(y_path)?;
-    if x.nrows() != y.len() {
-        return Err(Error::Data(format!(
-            "{x_path} has {} rows but {y_path} has {} values",
-            x.nrows(),
-            y.len()
-        )));
-    }
-    Dataset::new(x, y)
+/// Open `path`, saying plainly when it does not exist.
+fn open(path: &str) -> Result<std::fs::File> {
+    std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::io(path, "no such file"),
+        _ => Error::io(path, e),
+    })
 }
