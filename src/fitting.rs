@@ -77,6 +77,8 @@ pub struct FitOutcome {
     /// Why there is no OLS reference, when there is none.
     pub ols_note: Option<String>,
     pub standardized: bool,
+    /// The stopping tolerance asked for, if any.
+    pub tol: Option<f64>,
     pub warnings: Vec<Warning>,
 }
 
@@ -198,7 +200,7 @@ pub fn lipschitz(ds: &Dataset) -> Result<f64> {
 }
 
 /// Smallest gradient norm the working precision can be expected to certify: below it the
-/// update mu·g no longer moves the weights (half an ulp of w), or the rounding noise of the
+/// update mu·g no longer moves the weights (under half an ulp of w), or the rounding noise of the
 /// sums dominates the gradient. An estimate; a `tol` under it is warned about.
 fn gradient_floor(work: &Dataset, w_ref: &[f64], mu: f64, precision: Precision) -> f64 {
     let eps = match precision {
@@ -206,7 +208,9 @@ fn gradient_floor(work: &Dataset, w_ref: &[f64], mu: f64, precision: Precision) 
         Precision::F64 => f64::EPSILON,
     };
     let w_norm = w_ref.iter().map(|v| v * v).sum::<f64>().sqrt();
-    let stagnation = eps * w_norm / (2.0 * mu);
+    // ulp(w_j) ≥ eps·|w_j|/2, and a step under half an ulp rounds away: below
+    // eps·|w|/(4·mu) the iteration has certainly stalled.
+    let stagnation = eps * w_norm / (4.0 * mu);
     // Rounding of each err_i ≈ eps·|d_i|, summed as a random walk into (2/N)·Σ err·a_ij.
     let n = work.n() as f64;
     let mut noise2 = work.targets.iter().map(|d| d * d).sum::<f64>();
@@ -389,6 +393,7 @@ pub fn fit_dataset_with(
         ols_r2,
         ols_note,
         standardized: req.standardize,
+        tol: cfg.tol,
         warnings,
         fit,
     })

@@ -160,14 +160,36 @@ fn spinner(label: String) -> impl FnOnce() {
 }
 
 fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
-    let ds = descent::data::load(&descent::data::InputSpec {
+    use descent::output::{check_output, stage_output, OutputTarget};
+    // Every output path is checked before any work, so a bad path never costs a fit.
+    let mut targets: Vec<(&str, OutputTarget)> = Vec::new();
+    for (what, path) in [
+        ("--out", &args.out),
+        ("--loss-csv", &args.loss_csv),
+        ("--plot", &args.plot),
+    ] {
+        if let Some(path) = path {
+            let t = check_output(path, what)?;
+            if let Some((other, _)) = targets.iter().find(|(_, o)| o.same_file(&t)) {
+                return Err(Error::Config(format!(
+                    "{other} and {what} both write to {}",
+                    if path == "-" { "stdout" } else { path }
+                )));
+            }
+            targets.push((what, t));
+        }
+    }
+    let stdout_taken = targets
+        .iter()
+        .any(|(_, t)| matches!(t, OutputTarget::Stdout));
+    let loaded = descent::data::load(&descent::data::InputSpec {
         data: args.data,
         target: args.target,
         target_file: args.target_file,
         features: args.features,
         delimiter: args.delimiter,
-    })?
-    .dataset;
+    })?;
+    let ds = loaded.dataset;
     let want_loss = args.loss_csv.is_some() || args.plot.is_some();
     let request = FitRequest {
         backend: args.backend.parse()?,
@@ -192,32 +214,63 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
     });
     done();
     let outcome = outcome?;
-    let json = report::fit_json(&outcome);
-    // Every file is rendered before any is written, and each is written atomically.
-    let loss = outcome.fit.loss_history.as_deref().unwrap_or_default();
-    let svg = match &args.plot {
-        Some(_) => Some(descent::output::loss_svg(
-            loss,
-            &format!(
-                "descent fit: {} ({}), MSE per epoch",
-                outcome.fit.backend, outcome.fit.precision
-            ),
-        )?),
-        None => None,
-    };
-    if let Some(path) = &args.out {
-        descent::output::write_atomic(path, format!("{json:#}\n").as_bytes())?;
-    }
-    if let Some(path) = &args.loss_csv {
-        descent::output::write_atomic(path, descent::output::loss_csv(loss).as_bytes())?;
-    }
-    if let (Some(path), Some(svg)) = (&args.plot, svg) {
-        descent::output::write_atomic(path, svg.as_bytes())?;
-    }
-    if args.json {
-        println!("{json}");
+    let mut json = report::fit_json(&outcome);
+    json["source"] = serde_json::to_value(&loaded.source).expect("source serializes");
+    // The results are shown first: a file that fails to write later loses nothing.
+    let shown = if args.json {
+        format!("{json}\n")
     } else {
-        print!("{}", report::fit_summary(&outcome));
+        format!(
+            "{}{}",
+            report::source_line(&loaded.source),
+            report::fit_summary(&outcome)
+        )
+    };
+    if stdout_taken {
+        eprint!("{shown}");
+    } else {
+        print!("{shown}");
+    }
+    if args.strict && !outcome.warnings.is_empty() {
+        return Err(Error::Strict(format!(
+            "{} warning(s) above; no output files written",
+            outcome.warnings.len()
+        )));
+    }
+    let loss = outcome.fit.loss_history.as_deref().unwrap_or_default();
+    let title = format!(
+        "descent fit: {} ({}), MSE per epoch",
+        outcome.fit.backend, outcome.fit.precision
+    );
+    // Every file is rendered and staged (written to a temporary beside it) before any
+    // replaces its target, so a failure part-way leaves the old files as they were.
+    let mut staged = Vec::new();
+    for (what, target) in &targets {
+        let bytes = match *what {
+            "--out" => format!("{json:#}\n").into_bytes(),
+            "--loss-csv" => descent::output::loss_csv(loss).into_bytes(),
+            _ => descent::output::loss_svg(loss, &title)?.into_bytes(),
+        };
+        staged.push((
+            *what,
+            target.path().to_string(),
+            stage_output(target, &bytes)?,
+        ));
+    }
+    let mut written: Vec<String> = Vec::new();
+    for (what, path, s) in staged {
+        if let Err(e) = s.commit() {
+            let done = if written.is_empty() {
+                "none of the other outputs were written".to_string()
+            } else {
+                format!("already written: {}", written.join(", "))
+            };
+            return Err(Error::Io {
+                path: format!("{what} {path}"),
+                message: format!("{e} ({done})"),
+            });
+        }
+        written.push(format!("{what} {path}"));
     }
     Ok(())
 }
@@ -252,25 +305,17 @@ fn run(cli: Cli) -> Result<(), Error> {
             json,
         } => {
             let kind: WorkloadKind = workload.parse()?;
-            let mut w = Workload::named(kind);
+            let named = Workload::named(kind);
+            let mut w = named.clone();
             w.n = n.unwrap_or(w.n);
             w.features = features.unwrap_or(w.features);
             w.epochs = epochs.unwrap_or(w.epochs);
             w.mu = mu.unwrap_or(w.mu);
             w.seed = seed.unwrap_or(w.seed);
-            if n.is_some()
-                || features.is_some()
-                || epochs.is_some()
-                || mu.is_some()
-                || seed.is_some()
-            {
-                w.name =
-                    if kind == WorkloadKind::Seed && features.is_none_or(|f| f == 1) && n.is_none()
-                    {
-                        w.name
-                    } else {
-                        "custom".into()
-                    };
+            // Any change to the workload makes it another experiment: it is labelled custom
+            // and never compared with the article's printed figures.
+            if w != named {
+                w.name = "custom".into();
             }
             if w.n == 0 {
                 return Err(Error::Config("--n must be at least 1".into()));
@@ -313,7 +358,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("descent: error: {e}");
-            ExitCode::FAILURE
+            // 2: the fit ran but --strict rejected it (or refused to start it).
+            if matches!(e, Error::Strict(_)) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

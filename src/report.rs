@@ -220,6 +220,30 @@ pub fn fit_json(o: &crate::fitting::FitOutcome) -> Value {
     })
 }
 
+/// Where the data came from, for the summary's first line.
+pub fn source_line(s: &crate::data::SourceInfo) -> String {
+    let delim = match s.delimiter {
+        Some('\t') => ", tab-separated".to_string(),
+        Some(',') => ", comma-separated".to_string(),
+        Some(';') => ", semicolon-separated".to_string(),
+        Some(c) => format!(", '{c}'-separated"),
+        None => String::new(),
+    };
+    format!(
+        "data: {} ({}{}{}, {} rows, {} columns)\n\n",
+        if s.path == "-" { "<stdin>" } else { &s.path },
+        s.format,
+        delim,
+        if s.delimiter_detected && s.delimiter.is_some() {
+            " (detected)"
+        } else {
+            ""
+        },
+        s.rows,
+        s.columns
+    )
+}
+
 /// The human summary of a fit. Weights are printed with round-trip digits, so a reader can
 /// compare them bit for bit with another run.
 pub fn fit_summary(o: &crate::fitting::FitOutcome) -> String {
@@ -262,10 +286,10 @@ pub fn fit_summary(o: &crate::fitting::FitOutcome) -> String {
          max |w − w_OLS|: {}\n\
          time: {} (setup {}, solve {})   backend: {} {}   device: {}\n",
         f.epochs_run,
-        if f.converged {
-            " (converged: gradient norm below tol)"
-        } else {
-            " (not converged)"
+        match (f.converged, o.tol) {
+            (true, _) => " (converged: gradient norm below tol)",
+            (false, Some(_)) => " (not converged: gradient norm still above tol)",
+            (false, None) => " (every epoch run: no --tol given)",
         },
         round_trip(o.mu),
         if o.standardized {

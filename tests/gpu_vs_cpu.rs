@@ -5,7 +5,7 @@ use common::{fresh_seed, gpu, max_rel_diff, pair, reference};
 use descent::cpu::Fused;
 use descent::data::{article, synthetic, Synthetic};
 use descent::gpu::kernels::{resident_epoch_passes, LOOP_PASS_BUDGET};
-use descent::gpu::{plan, GpuOptions, KernelChoice, Plan, Reduction};
+use descent::gpu::{plan, GpuOptions, KernelChoice, Plan, Reduction, DISPATCHES_PER_CHUNK};
 use descent::{Error, GdConfig, Precision, Solver};
 
 /// Every kernel × reduction combination the adapter can run.
@@ -246,5 +246,70 @@ fn oversized_data_is_refused_before_allocation() {
             bytes, limit: l, ..
         }) => assert!(bytes > l),
         other => panic!("expected TooLarge, got {other:?}"),
+    }
+}
+
+#[test]
+fn epochs_stream_in_chunks_and_stop_submitting_once_stopped() {
+    let (ds, _) = synthetic(&Synthetic {
+        n: 600,
+        p: 2,
+        true_weights: None,
+        sigma: 0.1,
+        seed: fresh_seed("gpu chunks"),
+    })
+    .unwrap();
+    // A run spanning several chunks: the loss ring is read back chunk by chunk and must
+    // give the CPU's history epoch for epoch.
+    let cfg = GdConfig {
+        mu: 0.05,
+        epochs: 1_300,
+        record_loss: true,
+        ..GdConfig::default()
+    };
+    let cpu = Fused.fit(&ds, &cfg).unwrap();
+    for opts in variants() {
+        let problem = gpu().with_options(opts).prepare(&ds, &cfg).unwrap();
+        let run = problem.solve().unwrap();
+        assert_eq!(
+            run.chunks_submitted as u64,
+            problem.chunks_planned(),
+            "{opts:?}"
+        );
+        if opts.kernel == KernelChoice::Multi {
+            assert!(
+                run.chunks_submitted >= 3,
+                "{opts:?}: one chunk would test nothing"
+            );
+        }
+        let loss = run.loss.unwrap();
+        assert_eq!(loss.len(), 1_300);
+        assert!(max_rel_diff(&loss, cpu.loss_history.as_ref().unwrap()) < 1e-10);
+        assert!(max_rel_diff(&run.weights, &cpu.weights) < 1e-10);
+    }
+    // 2³² − 1 epochs that converge early: a handful of chunks, not billions of dispatches.
+    let huge = GdConfig {
+        epochs: u32::MAX as usize,
+        tol: Some(1e-6),
+        check_every: 4,
+        ..cfg
+    };
+    let cpu = Fused.fit(&ds, &huge).unwrap();
+    assert!(cpu.converged);
+    for opts in variants() {
+        let problem = gpu().with_options(opts).prepare(&ds, &huge).unwrap();
+        let run = problem.solve().unwrap();
+        assert_eq!(run.status.epoch as usize, cpu.epochs_run, "{opts:?}");
+        let stop_chunk = match problem.plan {
+            Plan::Multi { .. } => cpu.epochs_run.div_ceil(DISPATCHES_PER_CHUNK as usize / 2),
+            Plan::Resident { .. } => 1,
+        };
+        assert!(
+            run.chunks_submitted <= stop_chunk + 2,
+            "{opts:?}: {} chunks for {} epochs",
+            run.chunks_submitted,
+            cpu.epochs_run
+        );
+        assert_eq!(run.loss.unwrap().len(), cpu.epochs_run);
     }
 }
