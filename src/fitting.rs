@@ -255,8 +255,8 @@ pub fn fit_dataset_with(
     // Shape first: the OLS reference needs n > p, and everything below costs O(n·p²).
     if n < p + 1 && !req.allow_rank_deficient {
         return Err(Error::Data(format!(
-            "fewer rows ({n}) than columns ({} with the intercept): the OLS reference is not \
-             unique; add rows, select fewer --features, or pass --allow-rank-deficient",
+            "fewer rows ({n}) than columns ({}) counting the intercept: the OLS reference is \
+             not unique; add rows, select fewer --features, or pass --allow-rank-deficient",
             p + 1
         )));
     }
