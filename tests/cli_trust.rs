@@ -15,6 +15,11 @@ fn descent(args: &[&str]) -> Output {
         .expect("descent runs")
 }
 
+/// `descent fit` on the houses fixture with the target `price`, plus `extra`.
+fn houses(extra: &[&str]) -> Output {
+    descent(&[&["fit", "--data", HOUSES, "--target", "price"][..], extra].concat())
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -89,12 +94,7 @@ fn an_unconverged_fit_far_from_ols_is_warned_about_and_strict_fails() {
 #[test]
 fn a_step_a_little_above_two_over_l_is_reported_as_divergence_early() {
     // auto picks 1/L; 2.2/L is just unstable. Before, this ran every epoch to weights ~1e8.
-    let auto = json(&descent(&[
-        "fit",
-        "--data",
-        HOUSES,
-        "--target",
-        "price",
+    let auto = json(&houses(&[
         "--standardize",
         "--backend",
         "fused",
@@ -104,12 +104,7 @@ fn a_step_a_little_above_two_over_l_is_reported_as_divergence_early() {
     ]));
     let mu = (auto["mu"].as_f64().unwrap() * 2.2).to_string();
     for backend in ["fused", "ndarray", "naive", "gpu"] {
-        let o = descent(&[
-            "fit",
-            "--data",
-            HOUSES,
-            "--target",
-            "price",
+        let o = houses(&[
             "--standardize",
             "--backend",
             backend,
@@ -131,12 +126,7 @@ fn a_step_a_little_above_two_over_l_is_reported_as_divergence_early() {
 
 #[test]
 fn an_unreachable_tol_is_warned_once() {
-    let o = descent(&[
-        "fit",
-        "--data",
-        HOUSES,
-        "--target",
-        "price",
+    let o = houses(&[
         "--standardize",
         "--backend",
         "fused",
@@ -158,12 +148,7 @@ fn an_unreachable_tol_is_warned_once() {
     assert!(kinds.contains(&"tol_unreachable".into()), "{v}");
     assert_eq!(stderr(&o).matches("below what f32 can resolve").count(), 1);
     // A reachable tol in f64 raises nothing.
-    let v = json(&descent(&[
-        "fit",
-        "--data",
-        HOUSES,
-        "--target",
-        "price",
+    let v = json(&houses(&[
         "--standardize",
         "--backend",
         "fused",
@@ -182,12 +167,7 @@ fn output_paths_are_checked_before_the_fit() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no/such/dir/fit.json");
     for flag in ["--out", "--loss-csv", "--plot"] {
-        let o = descent(&[
-            "fit",
-            "--data",
-            HOUSES,
-            "--target",
-            "price",
+        let o = houses(&[
             "--backend",
             "fused",
             "--mu",
@@ -204,7 +184,7 @@ fn output_paths_are_checked_before_the_fit() {
         assert!(!rest.contains(".tmp"), "names a temp file: {}", stderr(&o));
     }
     for (path, needle) in [("/dev/full", "not a regular file"), ("/tmp", "directory")] {
-        let o = descent(&["fit", "--data", HOUSES, "--target", "price", "--out", path]);
+        let o = houses(&["--out", path]);
         refused(&o, 1, needle);
     }
     let fifo = dir.path().join("pipe");
@@ -213,21 +193,11 @@ fn output_paths_are_checked_before_the_fit() {
         .status()
         .unwrap()
         .success());
-    let o = descent(&[
-        "fit",
-        "--data",
-        HOUSES,
-        "--target",
-        "price",
-        "--plot",
-        fifo.to_str().unwrap(),
-    ]);
+    let o = houses(&["--plot", fifo.to_str().unwrap()]);
     refused(&o, 1, "FIFO");
     let same = dir.path().join("x");
     let s = same.to_str().unwrap();
-    let o = descent(&[
-        "fit", "--data", HOUSES, "--target", "price", "--out", s, "--plot", s,
-    ]);
+    let o = houses(&["--out", s, "--plot", s]);
     refused(&o, 1, "both write to");
 }
 
@@ -241,12 +211,7 @@ fn writes_go_through_symlinks_keep_modes_and_dash_is_stdout() {
     let link = dir.path().join("link.json");
     symlink(&real, &link).unwrap();
     let csv = dir.path().join("loss.csv");
-    let o = descent(&[
-        "fit",
-        "--data",
-        HOUSES,
-        "--target",
-        "price",
+    let o = houses(&[
         "--standardize",
         "--backend",
         "fused",
@@ -267,18 +232,7 @@ fn writes_go_through_symlinks_keep_modes_and_dash_is_stdout() {
     let new_mode = std::fs::metadata(&csv).unwrap().permissions().mode() & 0o777;
     assert_ne!(new_mode, 0o600, "a new file gets the umask's mode");
     // --out - prints the JSON on stdout, and the summary moves to stderr.
-    let o = descent(&[
-        "fit",
-        "--data",
-        HOUSES,
-        "--target",
-        "price",
-        "--standardize",
-        "--backend",
-        "fused",
-        "--out",
-        "-",
-    ]);
+    let o = houses(&["--standardize", "--backend", "fused", "--out", "-"]);
     let v: Value = serde_json::from_slice(&o.stdout).expect("stdout is the JSON");
     assert!(v["weights"].is_array());
     assert!(stderr(&o).contains("(intercept)"));
@@ -286,15 +240,7 @@ fn writes_go_through_symlinks_keep_modes_and_dash_is_stdout() {
     let ro = dir.path().join("ro.json");
     std::fs::write(&ro, "keep").unwrap();
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o444)).unwrap();
-    let o = descent(&[
-        "fit",
-        "--data",
-        HOUSES,
-        "--target",
-        "price",
-        "--out",
-        ro.to_str().unwrap(),
-    ]);
+    let o = houses(&["--out", ro.to_str().unwrap()]);
     refused(&o, 1, "read-only");
     assert_eq!(std::fs::read_to_string(&ro).unwrap(), "keep");
 }
@@ -338,12 +284,7 @@ fn huge_epoch_counts_cost_only_the_epochs_run() {
     let dir = tempfile::tempdir().unwrap();
     for backend in ["fused", "gpu"] {
         let csv = dir.path().join(format!("{backend}.csv"));
-        let v = json(&descent(&[
-            "fit",
-            "--data",
-            HOUSES,
-            "--target",
-            "price",
+        let v = json(&houses(&[
             "--standardize",
             "--backend",
             backend,
