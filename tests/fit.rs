@@ -166,7 +166,7 @@ fn output_files_and_tolerance_on_the_gpu() {
         None,
     );
     let epochs = v["epochs_run"].as_u64().unwrap();
-    assert!(v["converged"].as_bool().unwrap() && epochs < 100_000 && epochs % 16 == 0);
+    assert!(v["converged"].as_bool().unwrap() && epochs < 100_000 && epochs.is_multiple_of(16));
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(written["weights"], v["weights"]);
     let csv = std::fs::read_to_string(&loss).unwrap();
