@@ -58,7 +58,9 @@ fn wgsl_structs_match_their_rust_mirrors() {
     let module = naga::front::wgsl::parse_str(&src).unwrap();
     let mut layouter = naga::proc::Layouter::default();
     layouter.update(module.to_ctx()).unwrap();
-    let rust: [(&str, usize, Vec<(&str, usize)>); 2] = [
+    // (struct, size, [(member, offset)]) as Rust lays them out.
+    type Members = Vec<(&'static str, usize)>;
+    let rust: [(&str, usize, Members); 2] = [
         (
             "Params",
             size_of::<Params>(),
