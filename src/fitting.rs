@@ -82,6 +82,11 @@ pub struct FitOutcome {
     pub warnings: Vec<Warning>,
 }
 
+/// The largest |v|.
+fn max_abs<'a>(values: impl IntoIterator<Item = &'a f64>) -> f64 {
+    values.into_iter().fold(0.0f64, |m, v| m.max(v.abs()))
+}
+
 /// Mean and standard deviation of every column, checked: a constant column cannot be
 /// standardized, and one whose spread overflows f64 is reported as such.
 fn column_scales(ds: &Dataset) -> Result<(Vec<f64>, Vec<f64>)> {
@@ -95,7 +100,7 @@ fn column_scales(ds: &Dataset) -> Result<(Vec<f64>, Vec<f64>)> {
         // Scaled by the largest deviation, so squares of huge values do not overflow.
         let big = col.iter().fold(0.0f64, |m, v| m.max((v - mean).abs()));
         if !mean.is_finite() || !big.is_finite() {
-            let top = col.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let top = max_abs(col);
             return Err(Error::Data(format!(
                 "column '{name}' overflows f64 when standardized (values up to {top:e} in \
                  magnitude); rescale it"
@@ -145,7 +150,7 @@ fn check_range(ds: &Dataset, precision: Precision) -> Result<()> {
     };
     let safe = max.sqrt();
     for (j, col) in ds.features.columns().into_iter().enumerate() {
-        let top = col.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let top = max_abs(col);
         if top > safe {
             return Err(Error::Data(format!(
                 "column '{}' has values up to {top:e}, beyond what {name} gradient sums can \
@@ -159,7 +164,7 @@ fn check_range(ds: &Dataset, precision: Precision) -> Result<()> {
             )));
         }
     }
-    let top = ds.targets.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let top = max_abs(&ds.targets);
     if top > safe {
         return Err(Error::Data(format!(
             "the target has values up to {top:e}: their squared errors overflow {name} \

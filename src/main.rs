@@ -252,25 +252,28 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
             _ => descent::output::loss_svg(loss, &title)?.into_bytes(),
         };
         staged.push((
-            *what,
-            target.path().to_string(),
+            format!("{what} {}", target.path()),
             stage_output(target, &bytes)?,
         ));
     }
     let mut written: Vec<String> = Vec::new();
-    for (what, path, s) in staged {
+    for (label, s) in staged {
         if let Err(e) = s.commit() {
             let done = if written.is_empty() {
                 "none of the other outputs were written".to_string()
             } else {
                 format!("already written: {}", written.join(", "))
             };
-            return Err(Error::Io {
-                path: format!("{what} {path}"),
-                message: format!("{e} ({done})"),
+            // The error already names the output; only what else was written is added.
+            return Err(match e {
+                Error::Io { path, message } => Error::Io {
+                    path,
+                    message: format!("{message} ({done})"),
+                },
+                other => other,
             });
         }
-        written.push(format!("{what} {path}"));
+        written.push(label);
     }
     Ok(())
 }

@@ -100,18 +100,10 @@ pub fn write_atomic(path: &str, bytes: &[u8]) -> Result<()> {
     write_output(&check_output(path, "")?, bytes)
 }
 
-/// Remove a file this run wrote to `target` (the real file; a symlink to it is left), e.g.
-/// when a later output fails. Best effort: errors are ignored. Nothing for stdout. A file
-/// that existed before the run is gone too, so prefer [`stage_output`] for all-or-nothing.
-pub fn remove_written(target: &OutputTarget) {
-    if let OutputTarget::File(f) = target {
-        let _ = fs::remove_file(&f.real);
-    }
-}
-
 /// An output written to a temporary file next to its target, waiting for
 /// [`Staged::commit`]. Dropping it removes the temporary file and leaves the target alone,
-/// so a caller can stage every output and commit only when all staged.
+/// so a caller can stage every output and commit only when all staged (nothing written
+/// earlier ever has to be removed).
 #[derive(Debug)]
 #[must_use = "a staged output is discarded unless committed"]
 pub struct Staged(StagedInner);
@@ -889,7 +881,6 @@ mod tests {
             assert!(t.real_path().is_none());
             assert!(t.same_file(&OutputTarget::Stdout));
             write_output(&t, b"").unwrap();
-            remove_written(&t);
             let mut buf = Vec::new();
             write_to(&mut buf, b"abc").unwrap();
             assert_eq!(buf, b"abc");
@@ -1018,20 +1009,6 @@ mod tests {
                 msg.starts_with(s(&gone)) && msg.contains("does not exist"),
                 "{msg}"
             );
-        }
-
-        #[test]
-        fn output_remove_written_undoes_a_write() {
-            let dir = tempfile::tempdir().unwrap();
-            let out = dir.path().join("fit.json");
-            let link = dir.path().join("link.json");
-            std::os::unix::fs::symlink("fit.json", &link).unwrap();
-            let t = check_output(s(&link), "--out").unwrap();
-            write_output(&t, b"x").unwrap();
-            assert!(out.exists());
-            remove_written(&t);
-            assert!(!out.exists());
-            assert!(fs::symlink_metadata(&link).is_ok(), "the link stays");
         }
     }
 }

@@ -251,16 +251,24 @@ pub fn fit_summary(o: &crate::fitting::FitOutcome) -> String {
     let names: Vec<String> = std::iter::once("(intercept)".to_string())
         .chain(o.feature_names.iter().cloned())
         .collect();
-    // Columns as wide as their longest entry, so long names never shift the numbers.
-    let width = |it: &mut dyn Iterator<Item = usize>| it.max().unwrap_or(0);
-    let name_w = width(&mut names.iter().map(|n| n.chars().count())).max(4);
+    // Columns as wide as their longest entry (header included), so long names never shift
+    // the numbers.
+    let width = |cells: &[String], header: &str| {
+        cells
+            .iter()
+            .map(|c| c.chars().count())
+            .fold(header.len(), usize::max)
+    };
     let weights: Vec<String> = f.weights.iter().map(|v| round_trip(*v)).collect();
     let ols: Vec<String> = match &o.ols {
         Some(w) => w.iter().map(|v| round_trip(*v)).collect(),
         None => vec!["-".to_string(); weights.len()],
     };
-    let w_w = width(&mut weights.iter().map(|s| s.len())).max(6);
-    let o_w = width(&mut ols.iter().map(|s| s.len())).max(3);
+    let (name_w, w_w, o_w) = (
+        width(&names, "term"),
+        width(&weights, "weight"),
+        width(&ols, "OLS"),
+    );
     let mut out = String::new();
     let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
     out.push_str(&format!(

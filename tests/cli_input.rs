@@ -2,6 +2,7 @@
 //! `.npy` dtypes and shapes, and one clear line for every kind of bad input. Each test is
 //! a user report that failed before the loader was rewritten.
 
+mod common;
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -79,25 +80,12 @@ fn assert_ols(v: &Value, names: &[&str], want: &[f64]) {
     }
 }
 
-/// Bad input: a non-zero exit that is not a panic, nothing on stdout, and exactly one
-/// non-empty line on stderr containing `needle`.
+/// Bad input: see [`common::one_error_line`].
 fn fails(args: &[&str], stdin: Option<&[u8]>, needle: &str) {
-    let out = run(args, stdin);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?} should fail");
-    assert_ne!(out.status.code(), Some(101), "{args:?} panicked: {err}");
-    assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
-    assert!(!err.contains("panicked"), "{args:?}: {err}");
-    let lines: Vec<_> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: wanted {needle:?} in {err}");
+    common::one_error_line(&run(args, stdin), &format!("{args:?}"), needle);
 }
 
-fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, content).unwrap();
-    path.to_str().unwrap().to_string()
-}
+use common::write_file as write;
 
 /// Rows of `cells(i)` joined by `sep` under `header`.
 fn table(header: &str, sep: &str, cells: impl Fn(usize) -> Vec<String>) -> String {

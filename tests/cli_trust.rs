@@ -1,8 +1,8 @@
 //! Trustworthy fits from the command line: no silent bad answer, no lost work, no memory
 //! that grows with what is asked rather than with the data. Each test is a user report.
 
+mod common;
 use serde_json::Value;
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 const HOUSES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/houses.csv");
@@ -15,9 +15,14 @@ fn descent(args: &[&str]) -> Output {
         .expect("descent runs")
 }
 
+/// `descent fit --data data --target target` plus `extra`.
+fn fit_file(data: &str, target: &str, extra: &[&str]) -> Output {
+    descent(&[&["fit", "--data", data, "--target", target][..], extra].concat())
+}
+
 /// `descent fit` on the houses fixture with the target `price`, plus `extra`.
 fn houses(extra: &[&str]) -> Output {
-    descent(&[&["fit", "--data", HOUSES, "--target", "price"][..], extra].concat())
+    fit_file(HOUSES, "price", extra)
 }
 
 fn stderr(o: &Output) -> String {
@@ -29,26 +34,13 @@ fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).expect("stdout is JSON")
 }
 
-/// One clear error line, the given exit code, no panic, nothing on stdout.
+/// One clear error line (see [`common::one_error_line`]) and the given exit code.
 fn refused(o: &Output, code: i32, needle: &str) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(code), "{err}");
-    assert!(
-        o.stdout.is_empty(),
-        "stdout: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    assert!(!err.contains("panicked"), "{err}");
-    let lines: Vec<_> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    assert!(err.contains(needle), "expected '{needle}' in: {err}");
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
+    common::one_error_line(o, "descent", needle);
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.to_str().unwrap().to_string()
-}
+use common::write_file as write;
 
 // ---------------------------------------------------------------- silent bad fits
 
@@ -255,21 +247,20 @@ fn plotting_an_all_zero_loss_history_is_instant_and_small() {
     }
     let data = write(dir.path(), "zero.csv", &rows);
     let svg = dir.path().join("loss.svg");
-    let o = descent(&[
-        "fit",
-        "--data",
+    let o = fit_file(
         &data,
-        "--target",
         "y",
-        "--standardize",
-        "--backend",
-        "fused",
-        "--epochs",
-        "20000",
-        "--plot",
-        svg.to_str().unwrap(),
-        "--json",
-    ]);
+        &[
+            "--standardize",
+            "--backend",
+            "fused",
+            "--epochs",
+            "20000",
+            "--plot",
+            svg.to_str().unwrap(),
+            "--json",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let len = std::fs::metadata(&svg).unwrap().len();
     assert!(len > 100 && len < 1 << 20, "{len} bytes");
@@ -323,17 +314,11 @@ fn an_offset_column_fits_when_standardized() {
         ));
     }
     let data = write(dir.path(), "ts.csv", &rows);
-    let v = json(&descent(&[
-        "fit",
-        "--data",
+    let v = json(&fit_file(
         &data,
-        "--target",
         "y",
-        "--standardize",
-        "--backend",
-        "fused",
-        "--json",
-    ]));
+        &["--standardize", "--backend", "fused", "--json"],
+    ));
     let w: Vec<f64> = v["weights"]
         .as_array()
         .unwrap()
@@ -348,16 +333,7 @@ fn an_offset_column_fits_when_standardized() {
         "huge.csv",
         "a,y\n1.7e308,1\n-1.7e308,2\n1.7e308,3\n1.7e308,4\n",
     );
-    let o = descent(&[
-        "fit",
-        "--data",
-        &data,
-        "--target",
-        "y",
-        "--standardize",
-        "--backend",
-        "fused",
-    ]);
+    let o = fit_file(&data, "y", &["--standardize", "--backend", "fused"]);
     refused(&o, 1, "overflows f64");
 }
 
@@ -378,15 +354,7 @@ fn shape_and_width_limits_are_stated_at_once() {
     }
     let data = write(dir.path(), "wide.csv", &text);
     let t = std::time::Instant::now();
-    let o = descent(&[
-        "fit",
-        "--data",
-        &data,
-        "--target",
-        "y",
-        "--backend",
-        "fused",
-    ]);
+    let o = fit_file(&data, "y", &["--backend", "fused"]);
     refused(&o, 1, "fewer rows (300) than columns (1501");
     assert!(t.elapsed().as_secs() < 10, "the shape check is not first");
     // The GPU's width limit is a number and a suggestion, not an internal message.
@@ -402,16 +370,7 @@ fn shape_and_width_limits_are_stated_at_once() {
         }
     }
     let data = write(dir.path(), "p1000.csv", &text);
-    let o = descent(&[
-        "fit",
-        "--data",
-        &data,
-        "--target",
-        "y",
-        "--backend",
-        "gpu",
-        "--allow-rank-deficient",
-    ]);
+    let o = fit_file(&data, "y", &["--backend", "gpu", "--allow-rank-deficient"]);
     refused(&o, 1, "runs at most");
     assert!(
         stderr(&o).contains("--backend fused")
@@ -432,16 +391,7 @@ fn the_summary_aligns_long_names_and_prints_round_trip_digits() {
         ));
     }
     let data = write(dir.path(), "long.csv", &rows);
-    let o = descent(&[
-        "fit",
-        "--data",
-        &data,
-        "--target",
-        "y",
-        "--standardize",
-        "--backend",
-        "fused",
-    ]);
+    let o = fit_file(&data, "y", &["--standardize", "--backend", "fused"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
     let table: Vec<&str> = text
@@ -456,17 +406,11 @@ fn the_summary_aligns_long_names_and_prints_round_trip_digits() {
         table.join("\n")
     );
     // Every weight printed reads back as exactly the JSON's f64.
-    let v = json(&descent(&[
-        "fit",
-        "--data",
+    let v = json(&fit_file(
         &data,
-        "--target",
         "y",
-        "--standardize",
-        "--backend",
-        "fused",
-        "--json",
-    ]));
+        &["--standardize", "--backend", "fused", "--json"],
+    ));
     for (i, w) in v["weights"].as_array().unwrap().iter().enumerate() {
         let printed: f64 = table[i + 1]
             .split_whitespace()

@@ -181,7 +181,8 @@ pub fn check_limits(ctx: &GpuContext, data: &Dataset, cfg: &GdConfig) -> Result<
             "n = {n} is beyond the GPU kernels' 32-bit indexing"
         )));
     }
-    // The width limit does not depend on the reduction much; the tree is the stricter one.
+    // The width limit under the reduction the kernels will use (subgroups where the adapter
+    // has them, as `GpuContext::kernels` picks by default).
     let reduction = if ctx.has(wgpu::Features::SUBGROUP) {
         Reduction::Subgroup
     } else {

@@ -49,3 +49,27 @@ pub fn max_rel_diff(a: &[f64], b: &[f64]) -> f64 {
         .map(|(x, y)| (x - y).abs() / y.abs().max(1.0))
         .fold(0.0, f64::max)
 }
+
+/// Bad input as the CLI must report it: a non-zero exit that is not a panic, nothing on
+/// stdout, and exactly one non-empty stderr line containing `needle`.
+pub fn one_error_line(out: &std::process::Output, what: &str, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{what} should fail");
+    assert_ne!(out.status.code(), Some(101), "{what} panicked: {err}");
+    assert!(
+        out.stdout.is_empty(),
+        "{what} printed to stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    let lines: Vec<_> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{what}: {err}");
+    assert!(err.contains(needle), "{what}: wanted {needle:?} in {err}");
+}
+
+/// Write `content` to `dir/name` and return the path as a string.
+pub fn write_file(dir: &std::path::Path, name: &str, content: impl AsRef<[u8]>) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path.to_str().unwrap().to_string()
+}
