@@ -1,6 +1,7 @@
 //! Gradient-descent settings, validated before any data is touched (as linfa does).
 
 use crate::error::{Error, Result};
+use crate::model::Model;
 use serde::Serialize;
 
 /// Divergence test shared by every backend (CPU `descend`, WGSL `apply_update`): the run has
@@ -46,16 +47,20 @@ impl std::fmt::Display for Precision {
     }
 }
 
-/// Settings of one gradient-descent run: `w += mu * (2/N) * [Σerr, Xᵀerr]`, from w = 0.
+/// Settings of one gradient-descent run from w = 0 on `model` (the article's, by default:
+/// `w += mu * (2/N) * [Σerr, Xᵀerr]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GdConfig {
+    /// The objective: loss and penalty.
+    pub model: Model,
     /// Step size; must be finite and > 0.
     pub mu: f64,
     /// Maximum number of epochs (full passes); must be > 0.
     pub epochs: usize,
     /// Arithmetic precision of the backend.
     pub precision: Precision,
-    /// Record the mean squared error of every epoch (before its update).
+    /// Record the objective J of every epoch (before its update): the mean squared error for
+    /// the article's model.
     pub record_loss: bool,
     /// Stop early once the gradient's Euclidean norm falls below this value.
     pub tol: Option<f64>,
@@ -67,6 +72,7 @@ impl Default for GdConfig {
     /// The article's settings: mu = 0.001, 10 000 epochs, f64.
     fn default() -> Self {
         GdConfig {
+            model: Model::LEAST_SQUARES,
             mu: 0.001,
             epochs: 10_000,
             precision: Precision::F64,
@@ -80,6 +86,7 @@ impl Default for GdConfig {
 impl GdConfig {
     /// Check every field; called by every backend before any work starts.
     pub fn validate(&self) -> Result<()> {
+        self.model.validate()?;
         if !self.mu.is_finite() || self.mu <= 0.0 {
             return Err(Error::Config(format!(
                 "mu must be a finite number > 0, got {}",

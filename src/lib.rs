@@ -24,6 +24,7 @@ pub mod data;
 pub mod error;
 pub mod fitting;
 pub mod gpu;
+pub mod model;
 pub mod ols;
 pub mod output;
 pub mod report;
@@ -34,6 +35,7 @@ pub use backend::{make_solver, Backend};
 pub use config::{GdConfig, Precision};
 pub use data::Dataset;
 pub use error::{Error, Result};
+pub use model::{Loss, Model, Penalty, PenaltyKind};
 pub use solver::{Fit, Solver, Timings};
 
 /// max |a_i − b_i| (NaN if any difference is NaN or the lengths differ).

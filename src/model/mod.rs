@@ -1,0 +1,215 @@
+//! The model a fit minimises, described once and consumed by every backend:
+//!
+//! J(w0, w) = (1/N)·Σ ℓ(y_i, w0 + x_i·w) + α·[ρ·‖w‖₁ + (1−ρ)/2·‖w‖₂²]
+//!
+//! A [`Loss`] supplies ℓ (one file each: [`squared`], [`logistic`]) and a [`Penalty`] the
+//! regulariser (one file each under [`penalty`]); the intercept w0 is never penalised. On
+//! the CPU the per-row pieces are the [`LossFn`] trait, on the GPU one WGSL file per loss
+//! and per penalty (shaders/loss_*.wgsl, shaders/penalty_*.wgsl) picked at shader assembly.
+//!
+//! Every backend takes the same step: with `err_i = −(1/c)·∂ℓ/∂ŷ_i` (c = [`Loss::grad_scale`]),
+//! the descent direction of the smooth part is `g = (c/N)·Σ err_i·[1, x_i] − α(1−ρ)·[0, w]`,
+//! `w += mu·g`, then the L1 part's proximal step (soft-thresholding by mu·α·ρ). For the
+//! squared loss err = d − ŷ and c = 2: the article's `w += mu·(2/N)·[Σerr, Xᵀerr]`, op for op.
+
+pub mod logistic;
+pub mod penalty;
+pub mod squared;
+
+use crate::cpu::Real;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use faer::{Mat, Side};
+use serde::Serialize;
+
+pub use penalty::{Penalty, PenaltyKind};
+
+/// The data term ℓ(y, ŷ) of the objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    /// ℓ = (y − ŷ)²: the article's mean squared error.
+    #[default]
+    Squared,
+    /// ℓ = log(1 + e^ŷ) − y·ŷ with y ∈ {0, 1}: binary logistic regression.
+    Logistic,
+}
+
+impl Loss {
+    pub const ALL: [Loss; 2] = [Loss::Squared, Loss::Logistic];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Loss::Squared => "squared",
+            Loss::Logistic => "logistic",
+        }
+    }
+
+    /// c in `err = −(1/c)·∂ℓ/∂ŷ`: the factor the kernels' sums are scaled by (with 1/N).
+    /// 2 for squared (the article's 2/N), 1 for logistic.
+    pub fn grad_scale(self) -> f64 {
+        match self {
+            Loss::Squared => squared::GRAD_SCALE,
+            Loss::Logistic => logistic::GRAD_SCALE,
+        }
+    }
+
+    /// sup ℓ''(ŷ): the objective's smoothness constant is this times λmax((1/N)·AᵀA).
+    pub fn curvature_bound(self) -> f64 {
+        match self {
+            Loss::Squared => squared::CURVATURE_BOUND,
+            Loss::Logistic => logistic::CURVATURE_BOUND,
+        }
+    }
+
+    /// ℓ(y, ŷ) in f64.
+    pub fn value(self, y: f64, yhat: f64) -> f64 {
+        match self {
+            Loss::Squared => squared::Squared::value(y, yhat, squared::Squared::err(y, yhat)),
+            Loss::Logistic => logistic::Logistic::value(y, yhat, logistic::Logistic::err(y, yhat)),
+        }
+    }
+
+    /// ∂ℓ/∂ŷ in f64.
+    pub fn derivative(self, y: f64, yhat: f64) -> f64 {
+        match self {
+            Loss::Squared => -squared::GRAD_SCALE * squared::Squared::err(y, yhat),
+            Loss::Logistic => -logistic::GRAD_SCALE * logistic::Logistic::err(y, yhat),
+        }
+    }
+
+    /// Targets the loss is defined for; the first bad row (1-based) is named.
+    pub fn check_targets(self, targets: &[f64]) -> Result<()> {
+        match self {
+            Loss::Squared => Ok(()),
+            Loss::Logistic => logistic::check_labels(targets),
+        }
+    }
+}
+
+impl std::str::FromStr for Loss {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Loss::ALL
+            .into_iter()
+            .find(|l| l.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                Error::Config(format!("unknown loss '{s}' (expected squared or logistic)"))
+            })
+    }
+}
+
+impl std::fmt::Display for Loss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Per-row pieces of a loss, as the CPU kernels use them (the WGSL twins are
+/// shaders/loss_*.wgsl). `err` is −(1/c)·∂ℓ/∂ŷ; `value` is ℓ, given `err` when that helps.
+pub trait LossFn: Copy + Send + Sync + 'static {
+    const LOSS: Loss;
+    fn err<T: Real>(y: T, yhat: T) -> T;
+    fn value<T: Real>(y: T, yhat: T, err: T) -> T;
+}
+
+/// Loss and penalty: everything that defines the objective.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Model {
+    pub loss: Loss,
+    pub penalty: Penalty,
+}
+
+impl Model {
+    /// The article's model: squared loss, no penalty.
+    pub const LEAST_SQUARES: Model = Model {
+        loss: Loss::Squared,
+        penalty: Penalty::NONE,
+    };
+
+    pub fn validate(&self) -> Result<()> {
+        self.penalty.validate()
+    }
+
+    /// Checks of the data against the model (labels of a classifier).
+    pub fn check_data(&self, data: &Dataset) -> Result<()> {
+        self.loss
+            .check_targets(data.targets.as_slice().unwrap_or(&data.targets.to_vec()))
+    }
+
+    /// ŷ_i = w0 + x_i·w for every row, in f64.
+    pub fn predict(data: &Dataset, w: &[f64]) -> Vec<f64> {
+        data.features
+            .rows()
+            .into_iter()
+            .map(|row| w[0] + row.iter().zip(&w[1..]).map(|(x, v)| x * v).sum::<f64>())
+            .collect()
+    }
+
+    /// Mean data loss (1/N)·Σ ℓ(y_i, ŷ_i), in f64.
+    pub fn mean_loss(&self, data: &Dataset, w: &[f64]) -> f64 {
+        let yhat = Self::predict(data, w);
+        yhat.iter()
+            .zip(data.targets.iter())
+            .map(|(&f, &y)| self.loss.value(y, f))
+            .sum::<f64>()
+            / data.n() as f64
+    }
+
+    /// J(w) in f64: mean loss plus penalty.
+    pub fn objective(&self, data: &Dataset, w: &[f64]) -> f64 {
+        self.mean_loss(data, w) + self.penalty.value(&w[1..])
+    }
+
+    /// Gradient of the smooth part of J (loss and L2 part; the L1 part is not smooth), in f64.
+    pub fn smooth_gradient(&self, data: &Dataset, w: &[f64]) -> Vec<f64> {
+        let n = data.n() as f64;
+        let yhat = Self::predict(data, w);
+        let mut g = vec![0.0; w.len()];
+        for ((row, &y), &f) in data
+            .features
+            .rows()
+            .into_iter()
+            .zip(data.targets.iter())
+            .zip(&yhat)
+        {
+            let r = self.loss.derivative(y, f) / n;
+            g[0] += r;
+            for (gj, x) in g[1..].iter_mut().zip(row.iter()) {
+                *gj += r * x;
+            }
+        }
+        let l2 = self.penalty.l2_strength();
+        for (gj, wj) in g[1..].iter_mut().zip(&w[1..]) {
+            *gj += l2 * wj;
+        }
+        g
+    }
+
+    /// The smooth part's Lipschitz constant L (the step 1/L is stable and monotone):
+    /// sup ℓ'' · λmax((1/N)·AᵀA) with A = [1 X], plus α(1−ρ) from the L2 part. The
+    /// eigenvalue is computed in f64 on the smaller of AᵀA and AAᵀ (they share their nonzero
+    /// eigenvalues), so a wide table costs no more than a tall one.
+    pub fn smoothness(&self, ds: &Dataset) -> Result<f64> {
+        let (n, p) = (ds.n(), ds.p());
+        let a = Mat::<f64>::from_fn(
+            n,
+            p + 1,
+            |i, j| if j == 0 { 1.0 } else { ds.features[(i, j - 1)] },
+        );
+        let scale = faer::Scale(self.loss.curvature_bound() / n as f64);
+        let gram = if n < p + 1 {
+            &a * a.transpose() * scale
+        } else {
+            a.transpose() * &a * scale
+        };
+        let eig = gram
+            .self_adjoint_eigenvalues(Side::Lower)
+            .map_err(|e| Error::Data(format!("eigenvalue solver failed: {e:?}")))?;
+        eig.last()
+            .copied()
+            .map(|l| l + self.penalty.l2_strength())
+            .filter(|l| *l > 0.0 && l.is_finite())
+            .ok_or_else(|| Error::Data("cannot derive a step size from this data".into()))
+    }
+}
