@@ -53,8 +53,8 @@ pub trait Solver {
     /// Cheap checks that need no work: is the configuration valid and can this backend take
     /// the data (precision, device limits)? Callers run it for every backend before any fit.
     fn preflight(&self, data: &Dataset, cfg: &GdConfig) -> Result<()> {
-        let _ = data;
-        cfg.validate()
+        cfg.validate()?;
+        cfg.model.check_data(data)
     }
     /// Run gradient descent from w = 0.
     fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit>;

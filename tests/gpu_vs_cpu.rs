@@ -184,6 +184,7 @@ fn loss_history_tolerance_and_divergence_match_the_cpu() {
         record_loss: true,
         tol: Some(1e-3),
         check_every: 8,
+        ..GdConfig::default()
     };
     let cpu = Fused.fit(&ds, &cfg).unwrap();
     assert!(cpu.converged);

@@ -6,41 +6,34 @@ use descent::gpu::Reduction;
 
 #[test]
 fn every_variant_validates() {
-    for p in [1, 2, 16, 64] {
-        for f64 in [false, true] {
-            for reduction in [Reduction::Tree, Reduction::Subgroup] {
-                let spec = ShaderSpec { p, f64, reduction };
-                let src = shader_source(spec);
-                let module = naga::front::wgsl::parse_str(&src)
-                    .unwrap_or_else(|e| panic!("{spec:?}: {}", e.emit_to_string(&src)));
-                let mut caps = naga::valid::Capabilities::FLOAT64;
-                if reduction == Reduction::Subgroup {
-                    caps |= naga::valid::Capabilities::SUBGROUP;
-                }
-                naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
-                    .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
-                    .subgroup_operations(naga::valid::SubgroupOperationSet::all())
-                    .validate(&module)
-                    .unwrap_or_else(|e| panic!("{spec:?}: {e:?}"));
-            }
+    for spec in ShaderSpec::variants(&[1, 2, 16, 64]) {
+        let src = shader_source(spec);
+        let module = naga::front::wgsl::parse_str(&src)
+            .unwrap_or_else(|e| panic!("{spec:?}: {}", e.emit_to_string(&src)));
+        let mut caps = naga::valid::Capabilities::FLOAT64;
+        if spec.reduction == Reduction::Subgroup {
+            caps |= naga::valid::Capabilities::SUBGROUP;
         }
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
+            .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+            .subgroup_operations(naga::valid::SubgroupOperationSet::all())
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{spec:?}: {e:?}"));
     }
 }
 
 #[test]
-fn f32_variant_has_no_f64() {
-    let src = shader_source(ShaderSpec {
-        p: 3,
-        f64: false,
-        reduction: Reduction::Tree,
-    });
-    assert!(src.contains("alias scalar = f32;"));
-    let code = src.lines().filter(|l| !l.trim_start().starts_with("//"));
-    assert!(
-        !code.clone().any(|l| l.contains("f64")),
-        "f64 outside comments"
-    );
-    assert!(!src.contains("{{"), "unfilled template");
+fn f32_variants_have_no_f64() {
+    for spec in ShaderSpec::variants(&[3]).into_iter().filter(|s| !s.f64) {
+        let src = shader_source(spec);
+        assert!(src.contains("alias scalar = f32;"));
+        let code = src.lines().filter(|l| !l.trim_start().starts_with("//"));
+        assert!(
+            !code.clone().any(|l| l.contains("f64")),
+            "{spec:?}: f64 outside comments"
+        );
+        assert!(!src.contains("{{"), "{spec:?}: unfilled template");
+    }
 }
 
 /// `Params` and `Status` are declared twice, in WGSL and as `#[repr(C)] Pod` mirrors in
@@ -50,11 +43,7 @@ fn f32_variant_has_no_f64() {
 fn wgsl_structs_match_their_rust_mirrors() {
     use descent::gpu::kernels::{Params, Status};
     use std::mem::{offset_of, size_of};
-    let src = shader_source(ShaderSpec {
-        p: 2,
-        f64: true,
-        reduction: Reduction::Tree,
-    });
+    let src = shader_source(ShaderSpec::least_squares(2, true, Reduction::Tree));
     let module = naga::front::wgsl::parse_str(&src).unwrap();
     let mut layouter = naga::proc::Layouter::default();
     layouter.update(module.to_ctx()).unwrap();

@@ -4,6 +4,7 @@
 
 use super::{CpuBackend, EpochSums, Real, SUM_BLOCK_ROWS as BLOCK_ROWS};
 use crate::data::Dataset;
+use crate::model::{Loss, LossFn};
 
 /// The fused single-pass backend.
 #[derive(Debug, Default, Clone, Copy)]
@@ -33,29 +34,46 @@ fn madd<T: Real, const FMA: bool>(a: T, b: T, c: T) -> T {
     }
 }
 
-/// Sums of one row block for p = 1: [Σe, Σe·x, Σe²].
+/// acc + ℓ(d, ŷ): for the squared loss the fused e·e + acc, as before the loss seam.
 #[inline(always)]
-fn block_p1<T: Real, const SSE: bool, const FMA: bool>(x: &[T], d: &[T], w0: T, w1: T) -> [T; 3] {
+fn add_loss<T: Real, L: LossFn, const FMA: bool>(acc: T, d: T, yhat: T, e: T) -> T {
+    if matches!(L::LOSS, Loss::Squared) {
+        madd::<T, FMA>(e, e, acc)
+    } else {
+        acc + L::value(d, yhat, e)
+    }
+}
+
+/// Sums of one row block for p = 1: [Σe, Σe·x, Σℓ].
+#[inline(always)]
+fn block_p1<T: Real, L: LossFn, const SSE: bool, const FMA: bool>(
+    x: &[T],
+    d: &[T],
+    w0: T,
+    w1: T,
+) -> [T; 3] {
     let mut a = [[T::zero(); LANES]; 3];
     let xs = x.chunks_exact(LANES);
     let ds = d.chunks_exact(LANES);
     let (xr, dr) = (xs.remainder(), ds.remainder());
     for (xc, dc) in xs.zip(ds) {
         for k in 0..LANES {
-            let e = dc[k] - madd::<T, FMA>(w1, xc[k], w0);
+            let y = madd::<T, FMA>(w1, xc[k], w0);
+            let e = L::err(dc[k], y);
             a[0][k] += e;
             a[1][k] = madd::<T, FMA>(e, xc[k], a[1][k]);
             if SSE {
-                a[2][k] = madd::<T, FMA>(e, e, a[2][k]);
+                a[2][k] = add_loss::<T, L, FMA>(a[2][k], dc[k], y, e);
             }
         }
     }
     for (k, (&xv, &dv)) in xr.iter().zip(dr).enumerate() {
-        let e = dv - madd::<T, FMA>(w1, xv, w0);
+        let y = madd::<T, FMA>(w1, xv, w0);
+        let e = L::err(dv, y);
         a[0][k] += e;
         a[1][k] = madd::<T, FMA>(e, xv, a[1][k]);
         if SSE {
-            a[2][k] = madd::<T, FMA>(e, e, a[2][k]);
+            a[2][k] = add_loss::<T, L, FMA>(a[2][k], dv, y, e);
         }
     }
     a.map(|lanes| lanes.iter().fold(T::zero(), |s, &v| s + v))
@@ -84,9 +102,9 @@ fn dot<T: Real, const FMA: bool>(x: &[T], w: &[T]) -> T {
     lanes.iter().fold(tail, |s, &v| s + v)
 }
 
-/// Sums of one row block for any p: writes Σe, Σe·x_j into `acc`, returns Σe².
+/// Sums of one row block for any p: writes Σe, Σe·x_j into `acc`, returns Σℓ.
 #[inline(always)]
-fn block_general<T: Real, const FMA: bool>(
+fn block_general<T: Real, L: LossFn, const FMA: bool>(
     x: &[T],
     d: &[T],
     p: usize,
@@ -97,19 +115,20 @@ fn block_general<T: Real, const FMA: bool>(
     let mut sse = T::zero();
     let (w0, wx) = (w[0], &w[1..]);
     for (row, &dv) in x.chunks_exact(p).zip(d) {
-        let e = dv - (w0 + dot::<T, FMA>(row, wx));
+        let y = w0 + dot::<T, FMA>(row, wx);
+        let e = L::err(dv, y);
         acc[0] += e;
         // Element-wise over the row: no dependency between j, so this vectorizes as is.
         for (a, xv) in acc[1..].iter_mut().zip(row) {
             *a = madd::<T, FMA>(e, *xv, *a);
         }
-        sse = madd::<T, FMA>(e, e, sse);
+        sse = add_loss::<T, L, FMA>(sse, dv, y, e);
     }
     sse
 }
 
 #[inline(always)]
-fn block<T: Real, const FMA: bool>(
+fn block<T: Real, L: LossFn, const FMA: bool>(
     x: &[T],
     d: &[T],
     p: usize,
@@ -119,54 +138,75 @@ fn block<T: Real, const FMA: bool>(
 ) -> T {
     if p == 1 {
         let s = if sse {
-            block_p1::<T, true, FMA>(x, d, w[0], w[1])
+            block_p1::<T, L, true, FMA>(x, d, w[0], w[1])
         } else {
-            block_p1::<T, false, FMA>(x, d, w[0], w[1])
+            block_p1::<T, L, false, FMA>(x, d, w[0], w[1])
         };
         acc[0] = s[0];
         acc[1] = s[1];
         s[2]
     } else {
-        block_general::<T, FMA>(x, d, p, w, acc)
+        block_general::<T, L, FMA>(x, d, p, w, acc)
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-fn block_avx512<T: Real>(x: &[T], d: &[T], p: usize, w: &[T], acc: &mut [T], sse: bool) -> T {
-    block::<T, true>(x, d, p, w, acc, sse)
+fn block_avx512<T: Real, L: LossFn>(
+    x: &[T],
+    d: &[T],
+    p: usize,
+    w: &[T],
+    acc: &mut [T],
+    sse: bool,
+) -> T {
+    block::<T, L, true>(x, d, p, w, acc, sse)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn block_avx2<T: Real>(x: &[T], d: &[T], p: usize, w: &[T], acc: &mut [T], sse: bool) -> T {
-    block::<T, true>(x, d, p, w, acc, sse)
+fn block_avx2<T: Real, L: LossFn>(
+    x: &[T],
+    d: &[T],
+    p: usize,
+    w: &[T],
+    acc: &mut [T],
+    sse: bool,
+) -> T {
+    block::<T, L, true>(x, d, p, w, acc, sse)
 }
 
 /// Dispatch to the widest instruction set the CPU has.
-fn block_best<T: Real>(x: &[T], d: &[T], p: usize, w: &[T], acc: &mut [T], sse: bool) -> T {
+fn block_best<T: Real, L: LossFn>(
+    x: &[T],
+    d: &[T],
+    p: usize,
+    w: &[T],
+    acc: &mut [T],
+    sse: bool,
+) -> T {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
         if has!("avx512f") && has!("fma") {
             // SAFETY: the CPU supports AVX-512F and FMA, checked just above.
-            return unsafe { block_avx512(x, d, p, w, acc, sse) };
+            return unsafe { block_avx512::<T, L>(x, d, p, w, acc, sse) };
         }
         if has!("avx2") && has!("fma") {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            return unsafe { block_avx2(x, d, p, w, acc, sse) };
+            return unsafe { block_avx2::<T, L>(x, d, p, w, acc, sse) };
         }
     }
-    block::<T, false>(x, d, p, w, acc, sse)
+    block::<T, L, false>(x, d, p, w, acc, sse)
 }
 
-/// Sums over `x`/`d` block by block, combined in f64: ([Σe, Σe·x_j], Σe²).
-fn blocked<T: Real>(x: &[T], d: &[T], p: usize, w: &[T], sse: bool) -> (Vec<f64>, f64) {
+/// Sums over `x`/`d` block by block, combined in f64: ([Σe, Σe·x_j], Σℓ).
+fn blocked<T: Real, L: LossFn>(x: &[T], d: &[T], p: usize, w: &[T], sse: bool) -> (Vec<f64>, f64) {
     let mut total = vec![0.0; p + 1];
     let mut total_sse = 0.0;
     let mut acc = vec![T::zero(); p + 1];
     for (xb, db) in x.chunks(BLOCK_ROWS * p).zip(d.chunks(BLOCK_ROWS)) {
-        let e2 = block_best(xb, db, p, w, &mut acc, sse);
+        let e2 = block_best::<T, L>(xb, db, p, w, &mut acc, sse);
         for (t, a) in total.iter_mut().zip(&acc) {
             *t += a.as_f64();
         }
@@ -176,10 +216,10 @@ fn blocked<T: Real>(x: &[T], d: &[T], p: usize, w: &[T], sse: bool) -> (Vec<f64>
 }
 
 impl<T: Real> EpochSums<T> for Kernel<T> {
-    fn sums(&mut self, w: &[T], sums: &mut [T], want_sse: bool) -> T {
+    fn sums<L: LossFn>(&mut self, w: &[T], sums: &mut [T], want_sse: bool) -> T {
         let (n, p) = (self.d.len(), self.p);
         let (total, sse) = if self.threads <= 1 {
-            blocked(&self.x, &self.d, p, w, want_sse)
+            blocked::<T, L>(&self.x, &self.d, p, w, want_sse)
         } else {
             let rows = n.div_ceil(self.threads);
             std::thread::scope(|s| {
@@ -187,7 +227,7 @@ impl<T: Real> EpochSums<T> for Kernel<T> {
                     .x
                     .chunks(rows * p)
                     .zip(self.d.chunks(rows))
-                    .map(|(xc, dc)| s.spawn(move || blocked(xc, dc, p, w, want_sse)))
+                    .map(|(xc, dc)| s.spawn(move || blocked::<T, L>(xc, dc, p, w, want_sse)))
                     .collect();
                 let mut total = vec![0.0; p + 1];
                 let mut sse = 0.0;

@@ -13,6 +13,10 @@ pub use ndarray_gd::NdarrayGd;
 use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::model::logistic::Logistic;
+use crate::model::penalty::{ElasticNet, NoPenalty, PenaltyFn, L1, L2};
+use crate::model::squared::Squared;
+use crate::model::{Loss, LossFn, PenaltyKind};
 use crate::solver::{Fit, Solver, Timings};
 use std::time::{Duration, Instant};
 
@@ -71,10 +75,11 @@ pub fn cpu_name() -> String {
     format!("{model} ({threads} threads)")
 }
 
-/// What a backend computes for one epoch from the current weights `w` (length p + 1):
-/// `sums[0] = Σerr`, `sums[1 + j] = Σerr·x_j`, and Σerr² when `want_sse` (else any value).
+/// What a backend computes for one epoch from the current weights `w` (length p + 1), with
+/// `err_i = L::err(d_i, ŷ_i)`: `sums[0] = Σerr`, `sums[1 + j] = Σerr·x_j`; returns the
+/// summed loss Σℓ(d_i, ŷ_i) when `want_loss` (else any value).
 pub(crate) trait EpochSums<T: Real> {
-    fn sums(&mut self, w: &[T], sums: &mut [T], want_sse: bool) -> T;
+    fn sums<L: LossFn>(&mut self, w: &[T], sums: &mut [T], want_loss: bool) -> T;
 }
 
 /// Outcome of [`descend`].
@@ -86,9 +91,14 @@ pub(crate) struct Descent {
     pub solve: Duration,
 }
 
-/// The article's loop: per epoch `grad = (2/N)·sums; w += mu·grad`. Loss is MSE before the
-/// update; the tolerance is checked every `check_every` epochs on that epoch's gradient.
-pub(crate) fn descend<T: Real>(
+/// The update every CPU path shares, for loss `L` and penalty `P` (see [`crate::model`]):
+/// per epoch `g = (c/N)·sums − P::grad(w)` (no penalty on the intercept), `w += mu·g`, then
+/// `P`'s proximal step; with no penalty and the squared loss this is the article's loop,
+/// op for op. The loss recorded is J before the update; the norm tested against `tol` (and
+/// for divergence) is that of the step's gradient mapping, (w_new − w_old)/mu, which is the
+/// gradient itself when there is no proximal step. WGSL twin: `apply_update` in
+/// shaders/update.wgsl.
+pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>>(
     n: usize,
     p: usize,
     cfg: &GdConfig,
@@ -96,8 +106,9 @@ pub(crate) fn descend<T: Real>(
 ) -> Result<Descent> {
     let start = Instant::now();
     let mu = T::from_f64(cfg.mu);
-    let f = T::from_f64(2.0) / T::from_f64(n as f64);
+    let f = T::from_f64(L::LOSS.grad_scale()) / T::from_f64(n as f64);
     let inv_n = T::one() / T::from_f64(n as f64);
+    let penalty = P::new(&cfg.model.penalty, cfg.mu);
     let mut w = vec![T::zero(); p + 1];
     let mut sums = vec![T::zero(); p + 1];
     // The history grows with the epochs actually run: `epochs` is only an upper bound (up
@@ -116,15 +127,28 @@ pub(crate) fn descend<T: Real>(
         1e150
     });
     for epoch in 0..cfg.epochs {
-        let sse = kernel.sums(&w, &mut sums, cfg.record_loss);
+        let data_loss = kernel.sums::<L>(&w, &mut sums, cfg.record_loss);
         if let Some(l) = loss.as_mut() {
-            l.push((sse * inv_n).as_f64());
+            let reg = w[1..]
+                .iter()
+                .fold(T::zero(), |acc, &v| acc + penalty.value(v));
+            l.push((data_loss * inv_n + reg).as_f64());
         }
         let mut g2 = T::zero();
-        for (wj, &s) in w.iter_mut().zip(&sums) {
-            let g = f * s;
+        for (j, (wj, &s)) in w.iter_mut().zip(&sums).enumerate() {
+            let mut g = f * s;
+            if j == 0 {
+                *wj += mu * g;
+            } else if P::PROX {
+                g -= penalty.grad(*wj);
+                let old = *wj;
+                *wj = penalty.prox(old + mu * g);
+                g = (*wj - old) / mu;
+            } else {
+                g -= penalty.grad(*wj);
+                *wj += mu * g;
+            }
             g2 += g * g;
-            *wj += mu * g;
         }
         epochs_run = epoch + 1;
         if epoch == 0 {
@@ -154,7 +178,7 @@ pub(crate) fn descend<T: Real>(
 
 /// Validate, convert, descend and package a CPU fit; `prepare` converts the data to `T`
 /// (timed as setup) and returns the backend's epoch kernel.
-pub(crate) fn run_cpu<T: Real, K: EpochSums<T>>(
+pub(crate) fn run_cpu<T: Real, L: LossFn, P: PenaltyFn<T>, K: EpochSums<T>>(
     backend: &'static str,
     data: &Dataset,
     cfg: &GdConfig,
@@ -162,10 +186,11 @@ pub(crate) fn run_cpu<T: Real, K: EpochSums<T>>(
 ) -> Result<Fit> {
     cfg.validate()?;
     data.validate()?;
+    cfg.model.check_data(data)?;
     let t0 = Instant::now();
     let mut kernel = prepare(data);
     let setup = t0.elapsed();
-    let d = descend::<T>(data.n(), data.p(), cfg, &mut kernel)?;
+    let d = descend::<T, L, P>(data.n(), data.p(), cfg, &mut kernel)?;
     Ok(Fit {
         weights: d.weights,
         loss_history: d.loss,
@@ -204,8 +229,27 @@ impl<B: CpuBackend> Solver for B {
     }
     fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
         match cfg.precision {
-            Precision::F32 => run_cpu::<f32, _>(B::NAME, data, cfg, B::prepare::<f32>),
-            Precision::F64 => run_cpu::<f64, _>(B::NAME, data, cfg, B::prepare::<f64>),
+            Precision::F32 => fit_in::<B, f32>(data, cfg),
+            Precision::F64 => fit_in::<B, f64>(data, cfg),
         }
+    }
+}
+
+/// Monomorphise the fit for the model's loss, so the per-row code has no branches on it.
+fn fit_in<B: CpuBackend, T: Real>(data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
+    match cfg.model.loss {
+        Loss::Squared => fit_with::<B, T, Squared>(data, cfg),
+        Loss::Logistic => fit_with::<B, T, Logistic>(data, cfg),
+    }
+}
+
+/// ... and for its penalty.
+fn fit_with<B: CpuBackend, T: Real, L: LossFn>(data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
+    let prepare = B::prepare::<T>;
+    match cfg.model.penalty.kind {
+        PenaltyKind::None => run_cpu::<T, L, NoPenalty, _>(B::NAME, data, cfg, prepare),
+        PenaltyKind::L2 => run_cpu::<T, L, L2<T>, _>(B::NAME, data, cfg, prepare),
+        PenaltyKind::L1 => run_cpu::<T, L, L1<T>, _>(B::NAME, data, cfg, prepare),
+        PenaltyKind::ElasticNet => run_cpu::<T, L, ElasticNet<T>, _>(B::NAME, data, cfg, prepare),
     }
 }

@@ -3,6 +3,7 @@
 
 use super::{CpuBackend, EpochSums, Real};
 use crate::data::Dataset;
+use crate::model::LossFn;
 
 /// The plain-loop backend.
 #[derive(Debug, Default, Clone, Copy)]
@@ -15,28 +16,28 @@ pub(crate) struct Kernel<T> {
 }
 
 impl<T: Real> EpochSums<T> for Kernel<T> {
-    fn sums(&mut self, w: &[T], sums: &mut [T], want_sse: bool) -> T {
+    fn sums<L: LossFn>(&mut self, w: &[T], sums: &mut [T], want_loss: bool) -> T {
+        let mut total = T::zero();
         for i in 0..self.d.len() {
             let mut y = w[0];
             for j in 0..self.x[i].len() {
                 y += w[j + 1] * self.x[i][j];
             }
-            self.err[i] = self.d[i] - y;
+            self.err[i] = L::err(self.d[i], y);
+            if want_loss {
+                total += L::value(self.d[i], y, self.err[i]);
+            }
         }
         for s in sums.iter_mut() {
             *s = T::zero();
         }
-        let mut sse = T::zero();
         for i in 0..self.d.len() {
             sums[0] += self.err[i];
             for j in 0..self.x[i].len() {
                 sums[j + 1] += self.err[i] * self.x[i][j];
             }
-            if want_sse {
-                sse += self.err[i] * self.err[i];
-            }
         }
-        sse
+        total
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::{CpuBackend, EpochSums, Real, SUM_BLOCK_ROWS as BLOCK_ROWS};
 use crate::data::Dataset;
+use crate::model::{Loss, LossFn};
 use ndarray::{s, Array1, Array2, ShapeBuilder, Zip};
 
 /// The ndarray backend.
@@ -17,26 +18,49 @@ pub(crate) struct Kernel<T> {
 }
 
 impl<T: Real> EpochSums<T> for Kernel<T> {
-    fn sums(&mut self, w: &[T], sums: &mut [T], want_sse: bool) -> T {
-        // err = (d − w0) − Σ_j w_j·x_j: whole-array operations into one buffer, as
-        // NumPy's `out=` style does; columns are contiguous so each is an axpy.
+    fn sums<L: LossFn>(&mut self, w: &[T], sums: &mut [T], want_loss: bool) -> T {
         let w0 = w[0];
-        Zip::from(&mut self.err)
-            .and(&self.d)
-            .for_each(|e, &d| *e = d - w0);
-        for (col, &wj) in self.x.columns().into_iter().zip(&w[1..]) {
-            self.err.scaled_add(-wj, &col);
+        let n = self.err.len();
+        let mut total = T::zero();
+        if matches!(L::LOSS, Loss::Squared) {
+            // err = (d − w0) − Σ_j w_j·x_j: whole-array operations into one buffer, as
+            // NumPy's `out=` style does; columns are contiguous so each is an axpy.
+            Zip::from(&mut self.err)
+                .and(&self.d)
+                .for_each(|e, &d| *e = d - w0);
+            for (col, &wj) in self.x.columns().into_iter().zip(&w[1..]) {
+                self.err.scaled_add(-wj, &col);
+            }
+        } else {
+            // ŷ = w0 + Σ_j w_j·x_j the same way, then err = L::err(d, ŷ) in place.
+            self.err.fill(w0);
+            for (col, &wj) in self.x.columns().into_iter().zip(&w[1..]) {
+                self.err.scaled_add(wj, &col);
+            }
+            if want_loss {
+                let (yhat, d) = (self.err.view(), self.d.view());
+                total = blocked(
+                    |r| {
+                        Zip::from(yhat.slice(s![r.clone()]))
+                            .and(d.slice(s![r]))
+                            .fold(T::zero(), |acc, &y, &d| acc + L::value(d, y, L::err(d, y)))
+                    },
+                    n,
+                );
+            }
+            Zip::from(&mut self.err)
+                .and(&self.d)
+                .for_each(|e, &d| *e = L::err(d, *e));
         }
         let err = self.err.view();
-        let n = err.len();
         sums[0] = blocked(|r| err.slice(s![r]).sum(), n);
         for (s, col) in sums[1..].iter_mut().zip(self.x.columns()) {
             *s = blocked(|r| col.slice(s![r.clone()]).dot(&err.slice(s![r])), n);
         }
-        if want_sse {
+        if want_loss && matches!(L::LOSS, Loss::Squared) {
             blocked(|r| err.slice(s![r.clone()]).dot(&err.slice(s![r])), n)
         } else {
-            T::zero()
+            total
         }
     }
 }

@@ -88,11 +88,13 @@ impl GpuContext {
         self.features.contains(f)
     }
 
-    /// Compiled kernels for `p` features; subgroups when present and compilable, else tree.
+    /// Compiled kernels for `p` features and `model`; subgroups when present and
+    /// compilable, else tree.
     pub fn kernels(
         &self,
         p: u32,
         f64: bool,
+        model: &crate::model::Model,
         reduction: Option<Reduction>,
     ) -> Result<(Arc<Kernels>, Reduction)> {
         let preferred = reduction.unwrap_or(if self.has(wgpu::Features::SUBGROUP) {
@@ -116,6 +118,8 @@ impl GpuContext {
                 p,
                 f64,
                 reduction: r,
+                loss: model.loss,
+                penalty: model.penalty.kind,
             };
             if let Some(k) = self.kernels.lock().expect("kernel cache").get(&spec) {
                 return Ok((k.clone(), r));

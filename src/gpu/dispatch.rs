@@ -5,7 +5,7 @@
 //! diverged). Memory and encoding time follow the epochs actually run, never `--epochs`.
 
 use super::context::{scoped, GpuContext};
-use super::kernels::{Kernels, Params, Reduction, Status};
+use super::kernels::{coef_values, Kernels, Params, Reduction, Status};
 use super::plan::{check_limits, plan, scalar_size, KernelChoice, Plan};
 use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
@@ -133,13 +133,18 @@ impl GpuProblem {
         opts: GpuOptions,
     ) -> Result<Self> {
         data.validate()?;
+        cfg.model.check_data(data)?;
         check_limits(&ctx, data, cfg)?;
         let t0 = Instant::now();
         let (n, p) = (data.n(), data.p());
         let precision = cfg.precision;
         let size = scalar_size(precision);
-        let (kernels, reduction) =
-            ctx.kernels(p as u32, precision == Precision::F64, opts.reduction)?;
+        let (kernels, reduction) = ctx.kernels(
+            p as u32,
+            precision == Precision::F64,
+            &cfg.model,
+            opts.reduction,
+        )?;
         let plan = plan(
             n as u64,
             p as u64,
@@ -176,11 +181,7 @@ impl GpuProblem {
             loss_ring: loss_ring as u32,
             _pad: [0; 3],
         };
-        let tol2 = cfg.tol.map_or(0.0, |t| t * t);
-        let coef = to_bytes(
-            [cfg.mu, 2.0 / n as f64, tol2, 1.0 / n as f64].into_iter(),
-            precision,
-        );
+        let coef = to_bytes(coef_values(cfg, n).into_iter(), precision);
         let device = &ctx.device;
         let layout = {
             let weights_len = (p as u64 + 2) * size;

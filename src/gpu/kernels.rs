@@ -2,6 +2,7 @@
 //! count and both reduction flavours: a short generated prelude fixes the scalar type, P,
 //! the blow-up bound; the reduction file and entry-point arguments pick the reduction.
 
+use crate::model::{Loss, PenaltyKind};
 use bytemuck::{Pod, Zeroable};
 
 /// Invocations per workgroup. Keep in sync with `WG` in shaders/common.wgsl.
@@ -47,12 +48,72 @@ pub enum Reduction {
     Subgroup,
 }
 
-/// What a shader build depends on.
+/// What a shader build depends on. The model's constants (α, ρ, the step) are data in the
+/// `coef` buffer, so changing them reuses the compiled pipelines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ShaderSpec {
     pub p: u32,
     pub f64: bool,
     pub reduction: Reduction,
+    pub loss: Loss,
+    pub penalty: PenaltyKind,
+}
+
+impl ShaderSpec {
+    /// Every variant for the given feature counts: loss × penalty × f32/f64 × reduction.
+    /// Tests validate and translate each one.
+    pub fn variants(ps: &[u32]) -> Vec<ShaderSpec> {
+        let mut out = Vec::new();
+        for &p in ps {
+            for loss in Loss::ALL {
+                for penalty in PenaltyKind::ALL {
+                    for f64 in [false, true] {
+                        for reduction in [Reduction::Tree, Reduction::Subgroup] {
+                            out.push(ShaderSpec {
+                                p,
+                                f64,
+                                reduction,
+                                loss,
+                                penalty,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The article's model (squared loss, no penalty) for `p` features.
+    pub fn least_squares(p: u32, f64: bool, reduction: Reduction) -> ShaderSpec {
+        ShaderSpec {
+            p,
+            f64,
+            reduction,
+            loss: Loss::Squared,
+            penalty: PenaltyKind::None,
+        }
+    }
+}
+
+/// Scalars in the `coef` buffer. Keep in sync with `coef` in shaders/common.wgsl.
+pub const COEF_LEN: usize = 8;
+
+/// The `coef` buffer's values, in f64 (converted to the working precision on upload):
+/// [mu, c/n, tol², 1/n, α(1−ρ), mu·αρ, αρ, 0]. The CPU twin derives the same constants
+/// (`descend`, `model::penalty::constants`).
+pub fn coef_values(cfg: &crate::config::GdConfig, n: usize) -> [f64; COEF_LEN] {
+    let penalty = &cfg.model.penalty;
+    [
+        cfg.mu,
+        cfg.model.loss.grad_scale() / n as f64,
+        cfg.tol.map_or(0.0, |t| t * t),
+        1.0 / n as f64,
+        penalty.l2_strength(),
+        cfg.mu * penalty.l1_strength(),
+        penalty.l1_strength(),
+        0.0,
+    ]
 }
 
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
@@ -60,6 +121,33 @@ const ERROR: &str = include_str!("../../shaders/error.wgsl");
 const REDUCE_TREE: &str = include_str!("../../shaders/reduce_tree.wgsl");
 const REDUCE_SUBGROUP: &str = include_str!("../../shaders/reduce_subgroup.wgsl");
 const UPDATE: &str = include_str!("../../shaders/update.wgsl");
+const MATH_F32: &str = include_str!("../../shaders/math_f32.wgsl");
+const MATH_F64: &str = include_str!("../../shaders/math_f64.wgsl");
+const LOSS_SQUARED: &str = include_str!("../../shaders/loss_squared.wgsl");
+const LOSS_LOGISTIC: &str = include_str!("../../shaders/loss_logistic.wgsl");
+const PENALTY_NONE: &str = include_str!("../../shaders/penalty_none.wgsl");
+const PENALTY_L2: &str = include_str!("../../shaders/penalty_l2.wgsl");
+const PENALTY_L1: &str = include_str!("../../shaders/penalty_l1.wgsl");
+const PENALTY_ELASTICNET: &str = include_str!("../../shaders/penalty_elasticnet.wgsl");
+
+/// The WGSL files that define the model: its loss (with the math it needs) and penalty.
+fn model_sources(spec: ShaderSpec) -> Vec<&'static str> {
+    let mut parts = Vec::new();
+    match spec.loss {
+        Loss::Squared => parts.push(LOSS_SQUARED),
+        Loss::Logistic => {
+            parts.push(if spec.f64 { MATH_F64 } else { MATH_F32 });
+            parts.push(LOSS_LOGISTIC);
+        }
+    }
+    parts.push(match spec.penalty {
+        PenaltyKind::None => PENALTY_NONE,
+        PenaltyKind::L2 => PENALTY_L2,
+        PenaltyKind::L1 => PENALTY_L1,
+        PenaltyKind::ElasticNet => PENALTY_ELASTICNET,
+    });
+    parts
+}
 const KERNELS: &str = include_str!("../../shaders/kernels.wgsl");
 
 /// The full WGSL module for `spec`.
@@ -87,7 +175,10 @@ pub fn shader_source(spec: ShaderSpec) -> String {
             "let lane = Lane(lid, sg_lane, sg_id, n_sg);",
         ),
     };
-    for part in [COMMON, ERROR, reduce, UPDATE] {
+    let mut parts = vec![COMMON];
+    parts.extend(model_sources(spec));
+    parts.extend([ERROR, reduce, UPDATE]);
+    for part in parts {
         src.push_str(part);
         src.push('\n');
     }

@@ -1,0 +1,16 @@
+// penalty_l1.wgsl — α·|w| as a proximal step: soft-thresholding by coef[5] = mu·α after each
+// gradient step, so exact zeros appear. CPU twin: src/model/penalty/l1.rs.
+
+const PROX: bool = true;
+
+fn penalty_grad(w: scalar) -> scalar {
+    return scalar(0.0);
+}
+
+fn penalty_prox(w: scalar) -> scalar {
+    return soft_threshold(w, coef[5]);
+}
+
+fn penalty_value(w: scalar) -> scalar {
+    return coef[6] * abs(w);
+}

@@ -1,0 +1,15 @@
+// penalty_l2.wgsl — α/2·w²: adds coef[4] = α to the gradient. CPU twin: src/model/penalty/l2.rs.
+
+const PROX: bool = false;
+
+fn penalty_grad(w: scalar) -> scalar {
+    return coef[4] * w;
+}
+
+fn penalty_prox(w: scalar) -> scalar {
+    return w;
+}
+
+fn penalty_value(w: scalar) -> scalar {
+    return scalar(0.5) * coef[4] * w * w;
+}

@@ -1,0 +1,158 @@
+//! Every loss × penalty on the real WGSL (lavapipe in CI) against the CPU twin, epoch by
+//! epoch: the objective history and the final weights, in f32 and f64, on every kernel and
+//! reduction the adapter has, on fresh seeded problems.
+
+mod common;
+use common::{fresh_seed, gpu, max_rel_diff};
+use descent::cpu::{Fused, Naive};
+use descent::data::{synthetic, Synthetic};
+use descent::gpu::{GpuOptions, KernelChoice, Reduction};
+use descent::model::{Loss, Model, Penalty, PenaltyKind};
+use descent::{Dataset, GdConfig, Precision, Solver};
+
+fn variants() -> Vec<GpuOptions> {
+    let mut reductions = vec![Reduction::Tree];
+    if gpu().context().has(wgpu::Features::SUBGROUP) {
+        reductions.push(Reduction::Subgroup);
+    }
+    let mut v = Vec::new();
+    for kernel in [KernelChoice::Resident, KernelChoice::Multi] {
+        for &r in &reductions {
+            v.push(GpuOptions {
+                kernel,
+                reduction: Some(r),
+            });
+        }
+    }
+    v
+}
+
+/// A regression problem, or (for the logistic loss) its signs as 0/1 labels with a share
+/// of them flipped so the classes overlap and the unpenalised optimum is finite.
+fn problem(loss: Loss, n: usize, p: usize, seed: u64) -> Dataset {
+    let (ds, _) = synthetic(&Synthetic {
+        n,
+        p,
+        true_weights: None,
+        sigma: 0.5,
+        seed,
+    })
+    .unwrap();
+    match loss {
+        Loss::Squared => ds,
+        Loss::Logistic => {
+            let mean = ds.targets.mean().unwrap();
+            let labels = ds
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| {
+                    let above = t > mean;
+                    // Every 7th label flipped: overlapping classes.
+                    if (above as usize + (i % 7 == 0) as usize) % 2 == 1 {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            Dataset::with_names(ds.features, labels, ds.feature_names).unwrap()
+        }
+    }
+}
+
+fn penalty(kind: PenaltyKind) -> Penalty {
+    match kind {
+        PenaltyKind::None => Penalty::NONE,
+        PenaltyKind::L2 => Penalty::new(kind, Some(0.3), None).unwrap(),
+        PenaltyKind::L1 => Penalty::new(kind, Some(0.05), None).unwrap(),
+        PenaltyKind::ElasticNet => Penalty::new(kind, Some(0.1), Some(0.6)).unwrap(),
+    }
+}
+
+#[test]
+fn every_loss_and_penalty_matches_the_cpu_epoch_by_epoch() {
+    let seed = fresh_seed("models gpu vs cpu");
+    for (i, loss) in Loss::ALL.into_iter().enumerate() {
+        for (k, (n, p)) in [(257, 3), (3_001, 9)].into_iter().enumerate() {
+            let ds = problem(loss, n, p, seed.wrapping_add(10 * i as u64 + k as u64));
+            for kind in PenaltyKind::ALL {
+                let model = Model {
+                    loss,
+                    penalty: penalty(kind),
+                };
+                let mu = 1.0 / model.smoothness(&ds).unwrap();
+                for (precision, tol) in [(Precision::F64, 1e-10), (Precision::F32, 2e-4)] {
+                    let cfg = GdConfig {
+                        model,
+                        mu,
+                        epochs: 150,
+                        precision,
+                        record_loss: true,
+                        ..GdConfig::default()
+                    };
+                    let cpu = Fused.fit(&ds, &cfg).unwrap();
+                    let naive = Naive.fit(&ds, &cfg).unwrap();
+                    let what = format!("{loss} {kind} {precision} n={n} p={p}");
+                    assert!(
+                        max_rel_diff(&naive.weights, &cpu.weights) < tol,
+                        "naive vs fused, {what}"
+                    );
+                    let cl = cpu.loss_history.clone().unwrap();
+                    // The objective decreases under a 1/L step (proximal steps included).
+                    assert!(cl.last().unwrap() < &cl[0], "{what}: {cl:?}");
+                    for opts in variants() {
+                        let g = gpu().with_options(opts).fit(&ds, &cfg).unwrap();
+                        assert_eq!(g.epochs_run, 150, "{what} {opts:?}");
+                        let gl = g.loss_history.unwrap();
+                        assert_eq!(gl.len(), cl.len());
+                        let dl = max_rel_diff(&gl, &cl);
+                        assert!(dl < tol, "{what} {opts:?}: loss {dl:e}");
+                        let dw = max_rel_diff(&g.weights, &cpu.weights);
+                        assert!(dw < tol, "{what} {opts:?}: weights {dw:e}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn l1_gives_exact_zeros_on_the_gpu() {
+    let seed = fresh_seed("gpu lasso zeros");
+    // Two informative features and six of pure noise. At w = 0 the informative ones have
+    // |∂J/∂w_j| ≈ 2·|w_j|·var(x) ≈ 0.5 and 0.33 (x uniform on [0, 1]), the noise ones ≈ 0:
+    // an L1 part of 0.05 keeps the first and zeroes the rest.
+    let (mut ds, _) = synthetic(&Synthetic {
+        n: 2_000,
+        p: 8,
+        true_weights: Some(vec![1.0, 3.0, -2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]),
+        sigma: 0.1,
+        seed,
+    })
+    .unwrap();
+    ds.feature_names = (1..=8).map(|j| format!("f{j}")).collect();
+    for kind in [PenaltyKind::L1, PenaltyKind::ElasticNet] {
+        let model = Model {
+            loss: Loss::Squared,
+            penalty: Penalty::new(kind, Some(0.05), None).unwrap(),
+        };
+        let cfg = GdConfig {
+            model,
+            mu: 1.0 / model.smoothness(&ds).unwrap(),
+            epochs: 1_000,
+            precision: Precision::F64,
+            ..GdConfig::default()
+        };
+        for opts in variants() {
+            let g = gpu().with_options(opts).fit(&ds, &cfg).unwrap();
+            let zeros = g.weights[1..].iter().filter(|w| **w == 0.0).count();
+            assert!(zeros >= 6, "{kind} {opts:?}: {:?}", g.weights);
+            assert!(
+                g.weights[1] != 0.0 && g.weights[2] != 0.0,
+                "{:?}",
+                g.weights
+            );
+        }
+    }
+}
