@@ -1,5 +1,6 @@
-//! `descent fit` as a library call. Data flows one way: shape and range checks →
-//! optional standardization → OLS reference on the matrix the fit uses → step size →
+//! `descent fit` as a library call. Data flows one way: shape, label and range checks →
+//! optional standardization → the model's reference on the matrix the fit uses (OLS,
+//! closed-form ridge or Newton; KKT conditions when there is an L1 part) → step size →
 //! precision check of `tol` → backend preflight → fit → weights back in original units →
 //! quality measures and warnings about fits that are not to be trusted.
 
@@ -8,17 +9,18 @@ use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::gpu::AdapterChoice;
-use crate::ols::ols;
+use crate::model::{Loss, Model};
+use crate::reference::{kkt_residual, reference, ReferenceKind};
 use crate::solver::Fit;
-use faer::{Mat, Side};
 use ndarray::Array2;
 use serde::Serialize;
 
 /// How the step size is chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Step {
-    /// 1/L, with L the largest eigenvalue of (2/N)·[1 X]ᵀ[1 X] (the gradient's Lipschitz
-    /// constant), so the iteration is stable and monotone.
+    /// 1/L with L the smooth part's Lipschitz constant ([`Model::smoothness`]): for the
+    /// squared loss the largest eigenvalue of (2/N)·[1 X]ᵀ[1 X], so the iteration is stable
+    /// and monotone.
     Auto,
     Value(f64),
 }
@@ -67,14 +69,33 @@ pub struct FitOutcome {
     /// Weights in the data's original units; timings, epochs and device as run.
     pub fit: Fit,
     pub feature_names: Vec<String>,
+    pub model: Model,
     pub mu: f64,
-    pub mse: f64,
-    pub r2: f64,
-    pub ols: Option<Vec<f64>>,
-    /// The reference's own MSE and R², the yardstick of "far from the reference".
+    /// Mean squared error and R² (squared loss only).
+    pub mse: Option<f64>,
+    pub r2: Option<f64>,
+    /// Share of rows classified right at ŷ ≥ 0 ⇔ 1, and the mean log-loss (logistic only).
+    pub accuracy: Option<f64>,
+    pub log_loss: Option<f64>,
+    /// J at the fit, on the matrix the fit used (the penalty of standardized weights when
+    /// standardized).
+    pub objective: f64,
+    /// Which reference checks this fit.
+    pub reference_kind: ReferenceKind,
+    /// The reference's weights in original units (none for KKT, or when there is none).
+    pub reference: Option<Vec<f64>>,
+    /// J at the reference.
+    pub reference_objective: Option<f64>,
+    /// max_j |w_j − r_j| / max_j |r_j| in original units.
+    pub distance_to_reference: Option<f64>,
+    /// The optimality residual of the fit (max over coordinates, see
+    /// [`crate::reference::kkt_residual`]): ‖∇J‖∞ for smooth models.
+    pub kkt_residual: f64,
+    /// The reference's own MSE and R² (squared loss), the yardstick of "far from the
+    /// reference" for the article's model.
     pub ols_mse: Option<f64>,
     pub ols_r2: Option<f64>,
-    /// Why there is no OLS reference, when there is none.
+    /// Why there is no reference, when there is none.
     pub ols_note: Option<String>,
     pub standardized: bool,
     /// The stopping tolerance asked for, if any.
@@ -179,35 +200,16 @@ fn check_range(ds: &Dataset, precision: Precision) -> Result<()> {
     Ok(())
 }
 
-/// The largest eigenvalue of (2/N)·[1 X]ᵀ[1 X], in f64 through faer. It is computed on
-/// the smaller of the two Gram matrices (AᵀA and AAᵀ share their nonzero eigenvalues), so
-/// a wide table costs no more than a tall one.
-pub fn lipschitz(ds: &Dataset) -> Result<f64> {
-    let (n, p) = (ds.n(), ds.p());
-    let a = Mat::<f64>::from_fn(
-        n,
-        p + 1,
-        |i, j| if j == 0 { 1.0 } else { ds.features[(i, j - 1)] },
-    );
-    let scale = faer::Scale(2.0 / n as f64);
-    let gram = if n < p + 1 {
-        &a * a.transpose() * scale
-    } else {
-        a.transpose() * &a * scale
-    };
-    let eig = gram
-        .self_adjoint_eigenvalues(Side::Lower)
-        .map_err(|e| Error::Data(format!("eigenvalue solver failed: {e:?}")))?;
-    eig.last()
-        .copied()
-        .filter(|l| *l > 0.0 && l.is_finite())
-        .ok_or_else(|| Error::Data("cannot derive a step size from this data".into()))
-}
-
 /// Smallest gradient norm the working precision can be expected to certify: below it the
 /// update mu·g no longer moves the weights (under half an ulp of w), or the rounding noise of the
 /// sums dominates the gradient. An estimate; a `tol` under it is warned about.
-fn gradient_floor(work: &Dataset, w_ref: &[f64], mu: f64, precision: Precision) -> f64 {
+fn gradient_floor(
+    work: &Dataset,
+    loss: Loss,
+    w_ref: &[f64],
+    mu: f64,
+    precision: Precision,
+) -> f64 {
     let eps = match precision {
         Precision::F32 => f32::EPSILON as f64,
         Precision::F64 => f64::EPSILON,
@@ -216,17 +218,22 @@ fn gradient_floor(work: &Dataset, w_ref: &[f64], mu: f64, precision: Precision) 
     // ulp(w_j) ≥ eps·|w_j|/2, and a step under half an ulp rounds away: below
     // eps·|w|/(4·mu) the iteration has certainly stalled.
     let stagnation = eps * w_norm / (4.0 * mu);
-    // Rounding of each err_i ≈ eps·|d_i|, summed as a random walk into (2/N)·Σ err·a_ij.
+    // Rounding of each err_i ≈ eps·|e_i| (e_i = d_i for the squared loss, at most 1 for the
+    // logistic), summed as a random walk into (c/N)·Σ err·a_ij.
     let n = work.n() as f64;
-    let mut noise2 = work.targets.iter().map(|d| d * d).sum::<f64>();
+    let scale = |d: f64| match loss {
+        Loss::Squared => d,
+        Loss::Logistic => 1.0,
+    };
+    let mut noise2 = work.targets.iter().map(|d| scale(*d).powi(2)).sum::<f64>();
     for col in work.features.columns() {
         noise2 += col
             .iter()
             .zip(work.targets.iter())
-            .map(|(x, d)| (x * d) * (x * d))
+            .map(|(x, d)| (x * scale(*d)).powi(2))
             .sum::<f64>();
     }
-    let noise = eps * 2.0 / n * noise2.sqrt();
+    let noise = eps * loss.grad_scale() / n * noise2.sqrt();
     stagnation.max(noise)
 }
 
@@ -256,13 +263,19 @@ pub fn fit_dataset_with(
 ) -> Result<FitOutcome> {
     ds.validate()?;
     req.config.validate()?;
+    let model = req.config.model;
+    model.check_data(ds)?;
     let (n, p) = (ds.n(), ds.p());
-    // Shape first: the OLS reference needs n > p, and everything below costs O(n·p²).
-    if n < p + 1 && !req.allow_rank_deficient {
+    let reference_kind = crate::reference::reference_kind(&model);
+    // Shape first: an unpenalised reference needs n > p, and everything below costs
+    // O(n·p²). A penalty makes the optimum unique whatever the shape.
+    if n < p + 1 && model.penalty.alpha == 0.0 && !req.allow_rank_deficient {
         return Err(Error::Data(format!(
-            "fewer rows ({n}) than columns ({}) counting the intercept: the OLS reference is \
-             not unique; add rows, select fewer --features, or pass --allow-rank-deficient",
-            p + 1
+            "fewer rows ({n}) than columns ({}) counting the intercept: the {} reference is \
+             not unique; add rows, select fewer --features, add a penalty, or pass \
+             --allow-rank-deficient",
+            p + 1,
+            reference_kind.as_str()
         )));
     }
     let scaling = if req.standardize {
@@ -280,8 +293,8 @@ pub fn fit_dataset_with(
     solver.preflight(&work, &req.config)?;
     // The reference is solved on the matrix the fit uses, so an offset column that
     // standardization makes well-conditioned is not called rank-deficient.
-    let (ref_work, ols_note) = match ols(&work) {
-        Ok(o) => (Some(o.weights), None),
+    let (ref_work, ols_note) = match reference(&model, &work) {
+        Ok(r) => (r.weights, None),
         Err(e @ Error::RankDeficient { .. }) if req.allow_rank_deficient => {
             (None, Some(e.to_string()))
         }
@@ -297,7 +310,7 @@ pub fn fit_dataset_with(
         Err(e) => return Err(e),
     };
     let mu = match req.step {
-        Step::Auto => 1.0 / lipschitz(&work)?,
+        Step::Auto => 1.0 / model.smoothness(&work)?,
         Step::Value(v) => v,
     };
     let cfg = GdConfig {
@@ -311,7 +324,7 @@ pub fn fit_dataset_with(
         warnings.push(w);
     };
     if let (Some(tol), Some(w_ref)) = (cfg.tol, ref_work.as_ref()) {
-        let floor = gradient_floor(&work, w_ref, mu, cfg.precision);
+        let floor = gradient_floor(&work, model.loss, w_ref, mu, cfg.precision);
         if tol < floor {
             let w = Warning {
                 kind: "tol_unreachable",
@@ -336,6 +349,14 @@ pub fn fit_dataset_with(
         }
     }
     let mut fit = solver.fit(&work, &cfg)?;
+    // Optimality is judged where the fit was made: the penalty applies to the working
+    // (standardized) weights.
+    let objective = model.objective(&work, &fit.weights);
+    let kkt = kkt_residual(&model, &work, &fit.weights);
+    let reference_objective = ref_work.as_ref().map(|r| model.objective(&work, r));
+    let zero = vec![0.0; p + 1];
+    let objective_at_zero = model.objective(&work, &zero);
+    let kkt_at_zero = kkt_residual(&model, &work, &zero);
     let reference = match (&scaling, ref_work) {
         (Some((means, stds)), Some(r)) => Some(unscale(&r, means, stds)),
         (_, r) => r,
@@ -343,57 +364,112 @@ pub fn fit_dataset_with(
     if let Some((means, stds)) = &scaling {
         fit.weights = unscale(&fit.weights, means, stds);
     }
-    fit.max_abs_diff_vs_ols = reference
-        .as_ref()
-        .map(|r| crate::max_abs_diff(&fit.weights, r));
-    let (mse, r2) = (ds.mse(&fit.weights), ds.r2(&fit.weights));
-    let ols_mse = reference.as_ref().map(|r| ds.mse(r));
-    let ols_r2 = reference.as_ref().map(|r| ds.r2(r));
-    if let (Some(rm), Some(rr)) = (ols_mse, ols_r2) {
-        if far_from_reference(mse, r2, rm, rr) {
-            let mut remedies = Vec::new();
-            if !req.standardize {
-                remedies.push("--standardize".to_string());
-            }
-            if fit.converged {
-                remedies.push("a smaller --tol".into());
-            } else {
-                remedies.push(format!("more --epochs (ran {})", fit.epochs_run));
-            }
-            if matches!(req.step, Step::Value(_)) {
-                remedies.push("--mu auto".into());
-            }
-            let how = if fit.converged {
-                "met --tol but".to_string()
-            } else {
-                format!(
-                    "stopped after {} epochs without converging and",
-                    fit.epochs_run
-                )
-            };
-            warn(
-                Warning {
-                    kind: "far_from_reference",
-                    message: format!(
-                        "the fit {how} is far from the OLS reference (R² {:.4} vs {:.4}, MSE \
-                         {:.4e} vs {:.4e}); try {}",
-                        r2,
-                        rr,
-                        mse,
-                        rm,
-                        remedies.join(", or ")
-                    ),
-                },
-                &mut warnings,
-            );
+    let distance_to_reference = reference.as_ref().map(|r| {
+        let top = max_abs(r);
+        let d = crate::max_abs_diff(&fit.weights, r);
+        if top > 0.0 {
+            d / top
+        } else {
+            d
         }
+    });
+    if model == Model::LEAST_SQUARES {
+        fit.max_abs_diff_vs_ols = reference
+            .as_ref()
+            .map(|r| crate::max_abs_diff(&fit.weights, r));
+    }
+    let squared = model.loss == Loss::Squared;
+    let (mse, r2) = if squared {
+        (Some(ds.mse(&fit.weights)), Some(ds.r2(&fit.weights)))
+    } else {
+        (None, None)
+    };
+    let (accuracy, log_loss) = if squared {
+        (None, None)
+    } else {
+        let yhat = Model::predict(ds, &fit.weights);
+        let right = yhat
+            .iter()
+            .zip(ds.targets.iter())
+            .filter(|(f, y)| (**f >= 0.0) == (**y == 1.0))
+            .count();
+        (
+            Some(right as f64 / n as f64),
+            Some(model.mean_loss(ds, &fit.weights)),
+        )
+    };
+    let ols_mse = reference.as_ref().filter(|_| squared).map(|r| ds.mse(r));
+    let ols_r2 = reference.as_ref().filter(|_| squared).map(|r| ds.r2(r));
+    let mut remedies = Vec::new();
+    if !req.standardize {
+        remedies.push("--standardize".to_string());
+    }
+    if fit.converged {
+        remedies.push("a smaller --tol".into());
+    } else {
+        remedies.push(format!("more --epochs (ran {})", fit.epochs_run));
+    }
+    if matches!(req.step, Step::Value(_)) {
+        remedies.push("--mu auto".into());
+    }
+    let how = if fit.converged {
+        "met --tol but".to_string()
+    } else {
+        format!(
+            "stopped after {} epochs without converging and",
+            fit.epochs_run
+        )
+    };
+    let far = if model == Model::LEAST_SQUARES {
+        match (mse, r2, ols_mse, ols_r2) {
+            (Some(mse), Some(r2), Some(rm), Some(rr)) if far_from_reference(mse, r2, rm, rr) => {
+                Some(format!(
+                    "is far from the OLS reference (R² {r2:.4} vs {rr:.4}, MSE {mse:.4e} vs \
+                     {rm:.4e})"
+                ))
+            }
+            _ => None,
+        }
+    } else if let Some(jr) = reference_objective {
+        // Less than 99.9% of the possible decrease of J from w = 0 achieved: the analogue of
+        // the R² rule.
+        let gap = (objective - jr) / (objective_at_zero - jr).max(f64::MIN_POSITIVE);
+        (!(gap <= 1e-3)).then(|| {
+            format!(
+                "is far from the {} reference (objective {objective:.6e} vs {jr:.6e})",
+                reference_kind.as_str()
+            )
+        })
+    } else {
+        (!(kkt <= 1e-3 * kkt_at_zero)).then(|| {
+            format!(
+                "is far from optimal (KKT residual {kkt:.3e}, vs {kkt_at_zero:.3e} at w = 0)"
+            )
+        })
+    };
+    if let Some(what) = far {
+        warn(
+            Warning {
+                kind: "far_from_reference",
+                message: format!("the fit {how} {what}; try {}", remedies.join(", or ")),
+            },
+            &mut warnings,
+        );
     }
     Ok(FitOutcome {
         mse,
         r2,
+        accuracy,
+        log_loss,
+        objective,
+        reference_kind,
+        reference,
+        reference_objective,
+        distance_to_reference,
+        kkt_residual: kkt,
         feature_names: ds.feature_names.clone(),
+        model,
         mu,
-        ols: reference,
         ols_mse,
         ols_r2,
         ols_note,

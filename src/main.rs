@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use descent::fitting::{fit_dataset_with, FitRequest};
 use descent::gpu::{list_adapters, AdapterChoice};
 use descent::reproduce::{reproduce, ReproduceOptions, Workload, WorkloadKind};
-use descent::{report, Backend, Error, GdConfig, Precision};
+use descent::{report, Backend, Error, GdConfig, Model, Penalty, Precision};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -92,6 +92,19 @@ struct FitArgs {
     /// gpu, fused, ndarray or naive.
     #[arg(long, default_value = "gpu")]
     backend: String,
+    /// squared (y − ŷ)², the article's; or logistic (labels 0/1).
+    #[arg(long, default_value = "squared")]
+    loss: String,
+    /// none, l2, l1 or elasticnet: α·[ρ·‖w‖₁ + (1−ρ)/2·‖w‖₂²], intercept not penalized.
+    #[arg(long, default_value = "none")]
+    penalty: String,
+    /// The penalty's strength α ≥ 0 (required with a penalty; see the README for
+    /// scikit-learn's equivalents).
+    #[arg(long)]
+    alpha: Option<f64>,
+    /// ρ in [0, 1] for --penalty elasticnet (default 0.5); l2 means 0, l1 means 1.
+    #[arg(long)]
+    l1_ratio: Option<f64>,
     /// f32 or f64.
     #[arg(long, default_value = "f64")]
     precision: String,
@@ -123,7 +136,7 @@ struct FitArgs {
     /// Also write the JSON object to FILE (atomically).
     #[arg(long, value_name = "FILE")]
     out: Option<String>,
-    /// Write the loss history as CSV (epoch,mse).
+    /// Write the loss history as CSV (epoch,mse; epoch,objective for other models).
     #[arg(long, value_name = "FILE")]
     loss_csv: Option<String>,
     /// Plot the loss history as SVG.
@@ -199,6 +212,10 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
         allow_rank_deficient: args.allow_rank_deficient,
         strict: args.strict,
         config: GdConfig {
+            model: Model {
+                loss: args.loss.parse()?,
+                penalty: Penalty::new(args.penalty.parse()?, args.alpha, args.l1_ratio)?,
+            },
             epochs: args.epochs,
             precision: args.precision.parse()?,
             record_loss: want_loss,
@@ -238,8 +255,13 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
         )));
     }
     let loss = outcome.fit.loss_history.as_deref().unwrap_or_default();
+    let (column, quantity) = if outcome.model == Model::LEAST_SQUARES {
+        ("mse", "MSE")
+    } else {
+        ("objective", "objective J")
+    };
     let title = format!(
-        "descent fit: {} ({}), MSE per epoch",
+        "descent fit: {} ({}), {quantity} per epoch",
         outcome.fit.backend, outcome.fit.precision
     );
     // Every file is rendered and staged (written to a temporary beside it) before any
@@ -248,7 +270,7 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
     for (what, target) in &targets {
         let bytes = match *what {
             "--out" => format!("{json:#}\n").into_bytes(),
-            "--loss-csv" => descent::output::loss_csv(loss).into_bytes(),
+            "--loss-csv" => descent::output::loss_csv_column(loss, column).into_bytes(),
             _ => descent::output::loss_svg(loss, &title)?.into_bytes(),
         };
         staged.push((

@@ -198,26 +198,52 @@ fn yes(b: bool) -> &'static str {
 /// The `fit --json` object (also what `--out` writes).
 pub fn fit_json(o: &crate::fitting::FitOutcome) -> Value {
     let f = &o.fit;
-    json!({
+    let is_ols = o.reference_kind == crate::reference::ReferenceKind::Ols;
+    let mut v = json!({
         "weights": f.weights,
         "feature_names": o.feature_names,
         "epochs_run": f.epochs_run,
         "converged": f.converged,
+        "loss": o.model.loss,
+        "penalty": o.model.penalty.kind,
+        "alpha": o.model.penalty.alpha,
+        "l1_ratio": o.model.penalty.l1_ratio,
         "mu": o.mu,
         "standardized": o.standardized,
-        "mse": o.mse,
-        "r2": o.r2,
-        "ols": o.ols,
-        "ols_mse": o.ols_mse,
-        "ols_r2": o.ols_r2,
+        "objective": o.objective,
+        "reference": o.reference_kind,
+        "reference_weights": o.reference,
+        "reference_objective": o.reference_objective,
+        "distance_to_reference": o.distance_to_reference,
+        "kkt_residual": o.kkt_residual,
+        "ols": if is_ols { o.reference.clone() } else { None },
         "ols_note": o.ols_note,
-        "max_abs_diff_vs_ols": f.max_abs_diff_vs_ols,
         "warnings": o.warnings,
         "seconds": seconds(f),
         "backend": f.backend,
         "precision": f.precision,
         "device": f.device,
-    })
+    });
+    // Measures that belong to one loss only are present for that loss only.
+    let extra = match o.model.loss {
+        crate::model::Loss::Squared => json!({
+            "mse": o.mse,
+            "r2": o.r2,
+            "ols_mse": o.ols_mse,
+            "ols_r2": o.ols_r2,
+        }),
+        crate::model::Loss::Logistic => json!({
+            "accuracy": o.accuracy,
+            "log_loss": o.log_loss,
+        }),
+    };
+    for (k, val) in extra.as_object().expect("object") {
+        v[k] = val.clone();
+    }
+    if o.model == crate::model::Model::LEAST_SQUARES {
+        v["max_abs_diff_vs_ols"] = json!(f.max_abs_diff_vs_ols);
+    }
+    v
 }
 
 /// Where the data came from, for the summary's first line.
@@ -260,14 +286,20 @@ pub fn fit_summary(o: &crate::fitting::FitOutcome) -> String {
             .fold(header.len(), usize::max)
     };
     let weights: Vec<String> = f.weights.iter().map(|v| round_trip(*v)).collect();
-    let ols: Vec<String> = match &o.ols {
+    let ref_name = match o.reference_kind {
+        crate::reference::ReferenceKind::Ols => "OLS",
+        crate::reference::ReferenceKind::Ridge => "ridge",
+        crate::reference::ReferenceKind::Newton => "Newton",
+        crate::reference::ReferenceKind::Kkt => "KKT",
+    };
+    let ols: Vec<String> = match &o.reference {
         Some(w) => w.iter().map(|v| round_trip(*v)).collect(),
         None => vec!["-".to_string(); weights.len()],
     };
     let (name_w, w_w, o_w) = (
         width(&names, "term"),
         width(&weights, "weight"),
-        width(&ols, "OLS"),
+        width(&ols, ref_name),
     );
     let mut out = String::new();
     let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
@@ -275,7 +307,7 @@ pub fn fit_summary(o: &crate::fitting::FitOutcome) -> String {
         "{}  {:>w_w$}  {:>o_w$}\n",
         pad("term", name_w),
         "weight",
-        "OLS"
+        ref_name
     ));
     for (i, name) in names.iter().enumerate() {
         out.push_str(&format!(
@@ -285,13 +317,55 @@ pub fn fit_summary(o: &crate::fitting::FitOutcome) -> String {
             ols[i]
         ));
     }
-    let reference = match (o.ols_mse, o.ols_r2) {
-        (Some(m), Some(r)) => format!("   (OLS: MSE {m:.6e}, R² {r:.6})"),
+    let m = &o.model;
+    let model_line = if *m == crate::model::Model::LEAST_SQUARES {
+        String::new()
+    } else {
+        let mut line = format!("\nloss: {}   penalty: {}", m.loss, m.penalty.kind);
+        if m.penalty.kind != crate::model::PenaltyKind::None {
+            line.push_str(&format!("   alpha: {}", round_trip(m.penalty.alpha)));
+        }
+        if m.penalty.kind == crate::model::PenaltyKind::ElasticNet {
+            line.push_str(&format!("   l1_ratio: {}", round_trip(m.penalty.l1_ratio)));
+        }
+        line
+    };
+    let quality = match (o.mse, o.r2, o.accuracy, o.log_loss) {
+        (Some(mse), Some(r2), _, _) => {
+            let reference = match (o.ols_mse, o.ols_r2) {
+                (Some(m), Some(r)) => format!("   ({ref_name}: MSE {m:.6e}, R² {r:.6})"),
+                _ => String::new(),
+            };
+            format!("MSE: {mse:.6e}   R²: {r2:.6}{reference}")
+        }
+        (_, _, Some(acc), Some(ll)) => format!("accuracy: {acc:.6}   log-loss: {ll:.6e}"),
         _ => String::new(),
     };
+    // The article's model's objective is its MSE, already shown.
+    let objective = if *m == crate::model::Model::LEAST_SQUARES {
+        String::new()
+    } else {
+        let r = o
+            .reference_objective
+            .map_or(String::new(), |j| format!("   ({ref_name}: {j:.9e})"));
+        format!("\nobjective J: {:.9e}{r}", o.objective)
+    };
+    let check = match (o.reference_kind, o.distance_to_reference) {
+        (crate::reference::ReferenceKind::Ols, _) if *m == crate::model::Model::LEAST_SQUARES => {
+            format!(
+                "max |w − w_OLS|: {}",
+                f.max_abs_diff_vs_ols
+                    .map_or("- (no OLS reference)".to_string(), |d| format!("{d:.3e}"))
+            )
+        }
+        (_, Some(d)) => format!(
+            "distance to the {ref_name} reference: {d:.3e} (relative)   KKT residual: {:.3e}",
+            o.kkt_residual
+        ),
+        (_, None) => format!("KKT residual: {:.3e}", o.kkt_residual),
+    };
     out.push_str(&format!(
-        "\nepochs run: {}{}   mu: {}{}\nMSE: {:.6e}   R²: {:.6}{reference}\n\
-         max |w − w_OLS|: {}\n\
+        "\nepochs run: {}{}   mu: {}{}{model_line}\n{quality}{objective}\n{check}\n\
          time: {} (setup {}, solve {})   backend: {} {}   device: {}\n",
         f.epochs_run,
         match (f.converged, o.tol) {
@@ -305,10 +379,6 @@ pub fn fit_summary(o: &crate::fitting::FitOutcome) -> String {
         } else {
             ""
         },
-        o.mse,
-        o.r2,
-        f.max_abs_diff_vs_ols
-            .map_or("- (no OLS reference)".to_string(), |d| format!("{d:.3e}")),
         human_time(seconds(f)),
         human_time(f.timings.setup.as_secs_f64()),
         human_time(f.timings.solve.as_secs_f64()),
