@@ -85,7 +85,8 @@ fn overlapping(n: usize, p: usize, seed: u64) -> Dataset {
 
 /// Labels from a logistic model with feature weights of norm `scale` and an intercept in
 /// (−1, 1): the larger `scale`, the closer the classes come to separable and the farther
-/// the optimum lies from w = 0 (about 5%/scale of the rows still fall on the wrong side).
+/// the optimum lies from w = 0 (for a large scale about 0.55/scale of the rows still fall
+/// on the wrong side, so n ≫ scale keeps the classes overlapping).
 fn steep(n: usize, p: usize, scale: f64, seed: u64) -> Dataset {
     let mut rng = StdRng::seed_from_u64(seed);
     let x = normal_features(&mut rng, n, p);
