@@ -27,6 +27,7 @@ pub mod gpu;
 pub mod model;
 pub mod ols;
 pub mod output;
+pub mod reference;
 pub mod report;
 pub mod reproduce;
 pub mod solver;

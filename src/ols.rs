@@ -27,28 +27,7 @@ pub struct Ols {
 pub fn ols(data: &Dataset) -> Result<Ols> {
     data.validate()?;
     let (n, p) = (data.n(), data.p());
-    let cols = p + 2; // intercept, features, target
-    let mut r: Option<Mat<f64>> = None;
-    let mut start = 0;
-    while start < n {
-        let end = (start + BLOCK_ROWS).min(n);
-        let carried = r.as_ref().map_or(0, |m| m.nrows());
-        let block = Mat::<f64>::from_fn(carried + end - start, cols, |i, j| {
-            if i < carried {
-                r.as_ref().expect("carried rows come from r")[(i, j)]
-            } else {
-                let row = start + i - carried;
-                match j {
-                    0 => 1.0,
-                    j if j <= p => data.features[(row, j - 1)],
-                    _ => data.targets[row],
-                }
-            }
-        });
-        r = Some(block.qr().thin_R().to_owned());
-        start = end;
-    }
-    let r = r.expect("n >= 1 so at least one block");
+    let r = tsqr_r(data);
     let k = r.nrows().min(p + 1);
     // The small system R[:, ..p+1] w = R[:, p+1] has the same least-squares solution.
     let a = r.get(..k, ..p + 1).to_owned();
@@ -80,6 +59,39 @@ pub fn ols(data: &Dataset) -> Result<Ols> {
         rss: rss_tail,
         condition: smax / smin,
     })
+}
+
+/// The triangular factor R of `[1 X d]` (n × (p+2)) by streamed TSQR: each block of
+/// [`BLOCK_ROWS`] rows is stacked under the running R and re-factored by Householder QR, so
+/// memory stays O(block · p) and `RᵀR = [1 X d]ᵀ[1 X d]` holds to QR accuracy without ever
+/// forming that product. R has min(n, p+2) rows. Because `[1 X d] = Q·R` with orthonormal
+/// columns in Q, ‖[1 X]w − d‖² = ‖R[:, ..p+1]·w − R[:, p+1]‖² exactly for every w, so every
+/// least-squares problem on the data (OLS, ridge) can be solved on the small R alone.
+/// The caller validates `data` (n ≥ 1, p ≥ 1).
+pub(crate) fn tsqr_r(data: &Dataset) -> Mat<f64> {
+    let (n, p) = (data.n(), data.p());
+    let cols = p + 2; // intercept, features, target
+    let mut r: Option<Mat<f64>> = None;
+    let mut start = 0;
+    while start < n {
+        let end = (start + BLOCK_ROWS).min(n);
+        let carried = r.as_ref().map_or(0, |m| m.nrows());
+        let block = Mat::<f64>::from_fn(carried + end - start, cols, |i, j| {
+            if i < carried {
+                r.as_ref().expect("carried rows come from r")[(i, j)]
+            } else {
+                let row = start + i - carried;
+                match j {
+                    0 => 1.0,
+                    j if j <= p => data.features[(row, j - 1)],
+                    _ => data.targets[row],
+                }
+            }
+        });
+        r = Some(block.qr().thin_R().to_owned());
+        start = end;
+    }
+    r.expect("n >= 1 so at least one block")
 }
 
 /// Explain a rank deficiency in the user's terms.
