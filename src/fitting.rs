@@ -203,13 +203,7 @@ fn check_range(ds: &Dataset, precision: Precision) -> Result<()> {
 /// Smallest gradient norm the working precision can be expected to certify: below it the
 /// update mu·g no longer moves the weights (under half an ulp of w), or the rounding noise of the
 /// sums dominates the gradient. An estimate; a `tol` under it is warned about.
-fn gradient_floor(
-    work: &Dataset,
-    loss: Loss,
-    w_ref: &[f64],
-    mu: f64,
-    precision: Precision,
-) -> f64 {
+fn gradient_floor(work: &Dataset, loss: Loss, w_ref: &[f64], mu: f64, precision: Precision) -> f64 {
     let eps = match precision {
         Precision::F32 => f32::EPSILON as f64,
         Precision::F64 => f64::EPSILON,
@@ -434,17 +428,16 @@ pub fn fit_dataset_with(
         // Less than 99.9% of the possible decrease of J from w = 0 achieved: the analogue of
         // the R² rule.
         let gap = (objective - jr) / (objective_at_zero - jr).max(f64::MIN_POSITIVE);
-        (!(gap <= 1e-3)).then(|| {
+        // NaN (a blown-up fit) counts as far.
+        (gap.is_nan() || gap > 1e-3).then(|| {
             format!(
                 "is far from the {} reference (objective {objective:.6e} vs {jr:.6e})",
                 reference_kind.as_str()
             )
         })
     } else {
-        (!(kkt <= 1e-3 * kkt_at_zero)).then(|| {
-            format!(
-                "is far from optimal (KKT residual {kkt:.3e}, vs {kkt_at_zero:.3e} at w = 0)"
-            )
+        (kkt.is_nan() || kkt > 1e-3 * kkt_at_zero).then(|| {
+            format!("is far from optimal (KKT residual {kkt:.3e}, vs {kkt_at_zero:.3e} at w = 0)")
         })
     };
     if let Some(what) = far {

@@ -17,11 +17,7 @@ fn descent(args: &[&str]) -> Output {
 }
 
 fn json(o: &Output) -> Value {
-    assert!(
-        o.status.success(),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).expect("stdout is JSON")
 }
 
@@ -43,7 +39,9 @@ fn table(seed: u64, n: usize, p: usize, informative: usize, logistic: bool) -> S
             + x.iter()
                 .take(informative)
                 .enumerate()
-                .map(|(j, v)| (v - j as f64) / (j as f64 + 1.0) * if j % 2 == 0 { 1.5 } else { -1.0 })
+                .map(|(j, v)| {
+                    (v - j as f64) / (j as f64 + 1.0) * if j % 2 == 0 { 1.5 } else { -1.0 }
+                })
                 .sum::<f64>();
         let y = if logistic {
             (rng.random::<f64>() < 1.0 / (1.0 + (-z).exp())) as u8 as f64
@@ -63,7 +61,11 @@ fn table(seed: u64, n: usize, p: usize, informative: usize, logistic: bool) -> S
 
 fn fit(data: &str, extra: &[&str]) -> Value {
     json(&descent(
-        &[&["fit", "--data", data, "--target", "y", "--json"][..], extra].concat(),
+        &[
+            &["fit", "--data", data, "--target", "y", "--json"][..],
+            extra,
+        ]
+        .concat(),
     ))
 }
 
@@ -79,8 +81,20 @@ fn logistic_l2_reaches_the_newton_reference_on_every_backend() {
             let v = fit(
                 &data,
                 &[
-                    "--loss", "logistic", "--penalty", "l2", "--alpha", "0.01", "--standardize",
-                    "--backend", backend, "--precision", precision, "--tol", tol, "--epochs",
+                    "--loss",
+                    "logistic",
+                    "--penalty",
+                    "l2",
+                    "--alpha",
+                    "0.01",
+                    "--standardize",
+                    "--backend",
+                    backend,
+                    "--precision",
+                    precision,
+                    "--tol",
+                    tol,
+                    "--epochs",
                     "50000",
                 ],
             );
@@ -108,8 +122,17 @@ fn squared_l2_reaches_closed_form_ridge_on_every_backend() {
         let v = fit(
             &data,
             &[
-                "--penalty", "l2", "--alpha", "0.2", "--standardize", "--backend", backend,
-                "--tol", "1e-11", "--epochs", "50000",
+                "--penalty",
+                "l2",
+                "--alpha",
+                "0.2",
+                "--standardize",
+                "--backend",
+                backend,
+                "--tol",
+                "1e-11",
+                "--epochs",
+                "50000",
             ],
         );
         assert_eq!(v["reference"], "ridge", "{backend}: {v}");
@@ -131,8 +154,17 @@ fn l1_and_elasticnet_reach_kkt_with_exact_zeros_on_every_backend() {
         let mut zero_sets = Vec::new();
         for backend in BACKENDS {
             let mut args = vec![
-                "--penalty", penalty, "--alpha", "0.1", "--standardize", "--backend", backend,
-                "--tol", "1e-10", "--epochs", "50000",
+                "--penalty",
+                penalty,
+                "--alpha",
+                "0.1",
+                "--standardize",
+                "--backend",
+                backend,
+                "--tol",
+                "1e-10",
+                "--epochs",
+                "50000",
             ];
             if let Some(r) = extra {
                 args.extend(["--l1-ratio", r]);
@@ -159,14 +191,32 @@ fn separable_classes_without_a_penalty_are_refused_and_l2_fits_them() {
         .collect();
     let data = write_file(dir.path(), "sep.csv", format!("x,y\n{rows}"));
     let o = descent(&[
-        "fit", "--data", &data, "--target", "y", "--loss", "logistic", "--backend", "fused",
+        "fit",
+        "--data",
+        &data,
+        "--target",
+        "y",
+        "--loss",
+        "logistic",
+        "--backend",
+        "fused",
     ]);
     one_error_line(&o, "separable", "separable");
     let v = fit(
         &data,
         &[
-            "--loss", "logistic", "--penalty", "l2", "--alpha", "0.01", "--backend", "fused",
-            "--tol", "1e-10", "--epochs", "200000",
+            "--loss",
+            "logistic",
+            "--penalty",
+            "l2",
+            "--alpha",
+            "0.01",
+            "--backend",
+            "fused",
+            "--tol",
+            "1e-10",
+            "--epochs",
+            "200000",
         ],
     );
     assert!(v["distance_to_reference"].as_f64().unwrap() < 1e-6, "{v}");
@@ -182,25 +232,89 @@ fn bad_model_settings_are_one_clear_line() {
         "x,y,c\n0.5,1,0\n1.5,0,2.5\n2,1,1\n3,0,1\n",
     );
     let cases: &[(&[&str], &str)] = &[
-        (&["--loss", "logistic", "--target", "c"], "row 2 of the target is 2.5"),
-        (&["--target", "y", "--loss", "hinge"], "unknown loss 'hinge'"),
-        (&["--target", "y", "--penalty", "l3", "--alpha", "1"], "unknown penalty 'l3'"),
-        (&["--target", "y", "--penalty", "l2", "--alpha", "-1"], "alpha must be a finite number ≥ 0, got -1"),
-        (&["--target", "y", "--penalty", "l2", "--alpha", "inf"], "alpha must be a finite number ≥ 0, got inf"),
-        (&["--target", "y", "--penalty", "l2", "--alpha", "NaN"], "alpha must be a finite number ≥ 0, got NaN"),
-        (&["--target", "y", "--penalty", "elasticnet", "--alpha", "1", "--l1-ratio", "1.5"], "l1_ratio must be between 0 and 1, got 1.5"),
-        (&["--target", "y", "--penalty", "elasticnet", "--alpha", "1", "--l1-ratio", "-0.1"], "l1_ratio must be between 0 and 1"),
-        (&["--target", "y", "--penalty", "l1", "--alpha", "0"], "alpha = 0 has no L1 part"),
-        (&["--target", "y", "--penalty", "elasticnet", "--alpha", "0"], "alpha = 0 has no L1 part"),
-        (&["--target", "y", "--penalty", "l2"], "penalty l2 needs alpha"),
-        (&["--target", "y", "--alpha", "0.5"], "alpha (0.5) needs a penalty"),
-        (&["--target", "y", "--penalty", "l1", "--alpha", "1", "--l1-ratio", "0.5"], "applies to the elasticnet penalty only"),
+        (
+            &["--loss", "logistic", "--target", "c"],
+            "row 2 of the target is 2.5",
+        ),
+        (
+            &["--target", "y", "--loss", "hinge"],
+            "unknown loss 'hinge'",
+        ),
+        (
+            &["--target", "y", "--penalty", "l3", "--alpha", "1"],
+            "unknown penalty 'l3'",
+        ),
+        (
+            &["--target", "y", "--penalty", "l2", "--alpha", "-1"],
+            "alpha must be a finite number ≥ 0, got -1",
+        ),
+        (
+            &["--target", "y", "--penalty", "l2", "--alpha", "inf"],
+            "alpha must be a finite number ≥ 0, got inf",
+        ),
+        (
+            &["--target", "y", "--penalty", "l2", "--alpha", "NaN"],
+            "alpha must be a finite number ≥ 0, got NaN",
+        ),
+        (
+            &[
+                "--target",
+                "y",
+                "--penalty",
+                "elasticnet",
+                "--alpha",
+                "1",
+                "--l1-ratio",
+                "1.5",
+            ],
+            "l1_ratio must be between 0 and 1, got 1.5",
+        ),
+        (
+            &[
+                "--target",
+                "y",
+                "--penalty",
+                "elasticnet",
+                "--alpha",
+                "1",
+                "--l1-ratio",
+                "-0.1",
+            ],
+            "l1_ratio must be between 0 and 1",
+        ),
+        (
+            &["--target", "y", "--penalty", "l1", "--alpha", "0"],
+            "alpha = 0 has no L1 part",
+        ),
+        (
+            &["--target", "y", "--penalty", "elasticnet", "--alpha", "0"],
+            "alpha = 0 has no L1 part",
+        ),
+        (
+            &["--target", "y", "--penalty", "l2"],
+            "penalty l2 needs alpha",
+        ),
+        (
+            &["--target", "y", "--alpha", "0.5"],
+            "alpha (0.5) needs a penalty",
+        ),
+        (
+            &[
+                "--target",
+                "y",
+                "--penalty",
+                "l1",
+                "--alpha",
+                "1",
+                "--l1-ratio",
+                "0.5",
+            ],
+            "applies to the elasticnet penalty only",
+        ),
     ];
     for (args, needle) in cases {
         for backend in ["fused", "gpu"] {
-            let o = descent(
-                &[&["fit", "--data", &data, "--backend", backend][..], args].concat(),
-            );
+            let o = descent(&[&["fit", "--data", &data, "--backend", backend][..], args].concat());
             one_error_line(&o, &format!("{args:?} on {backend}"), needle);
         }
     }
@@ -212,9 +326,24 @@ fn loss_history_is_the_objective_for_other_models() {
     let data = write_file(dir.path(), "t.csv", table(7, 100, 2, 2, true));
     let csv = dir.path().join("loss.csv");
     let o = descent(&[
-        "fit", "--data", &data, "--target", "y", "--loss", "logistic", "--penalty", "l2",
-        "--alpha", "0.1", "--backend", "fused", "--epochs", "50", "--loss-csv",
-        csv.to_str().unwrap(), "--json",
+        "fit",
+        "--data",
+        &data,
+        "--target",
+        "y",
+        "--loss",
+        "logistic",
+        "--penalty",
+        "l2",
+        "--alpha",
+        "0.1",
+        "--backend",
+        "fused",
+        "--epochs",
+        "50",
+        "--loss-csv",
+        csv.to_str().unwrap(),
+        "--json",
     ]);
     let v = json(&o);
     let text = std::fs::read_to_string(&csv).unwrap();
@@ -225,7 +354,11 @@ fn loss_history_is_the_objective_for_other_models() {
         .collect();
     assert_eq!(values.len(), 50);
     // Epoch 1 is J at w = 0: log 2 for the logistic loss, whatever the labels.
-    assert!((values[0] - std::f64::consts::LN_2).abs() < 1e-12, "{}", values[0]);
+    assert!(
+        (values[0] - std::f64::consts::LN_2).abs() < 1e-12,
+        "{}",
+        values[0]
+    );
     assert!(values.windows(2).all(|w| w[1] <= w[0] + 1e-15));
     // The last recorded J is the one before the last update: above the final objective.
     assert!(values[49] >= v["objective"].as_f64().unwrap());
