@@ -59,7 +59,7 @@ enum Command {
     },
     /// Fit your own data (CSV with a header, `-` for stdin, or .npy) and check it against OLS.
     #[command(allow_negative_numbers = true)]
-    Fit(FitArgs),
+    Fit(Box<FitArgs>),
     /// List GPU adapters with the capabilities and limits that matter.
     Adapters {
         /// Print JSON instead of a table.
@@ -306,7 +306,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         None => AdapterChoice::Auto,
     };
     match cli.command {
-        Command::Fit(args) => fit_command(args, adapter)?,
+        Command::Fit(args) => fit_command(*args, adapter)?,
         Command::Adapters { json } => {
             let list = list_adapters();
             if json {
