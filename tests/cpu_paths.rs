@@ -10,8 +10,11 @@ use descent::{max_abs_diff, Error, GdConfig, Precision, Solver};
 use ndarray::{Array1, Array2};
 
 fn safe_mu(p: usize) -> f64 {
-    // λmax of (2/N)[1 X]ᵀ[1 X] for uniform [0,1) features is below 2·(1 + p/3 + p²/4)... use
-    // a bound that is always safe: 2·trace = 2·(1 + p/3).
+    // A step below 1/L, L = λmax((2/N)·AᵀA) with A = [1 X], derived without the code under
+    // test: for features uniform on [0, 1), (1/N)·AᵀA tends to M = E[a·aᵀ] (1 for the
+    // intercept, 1/2 beside it, 1/3 on the feature diagonal, 1/4 elsewhere), and as M is
+    // positive semi-definite λmax(M) ≤ trace(M) = 1 + p/3, so L ≈ 2·λmax(M) ≤ 2·(1 + p/3). The
+    // extra p²/4 leaves room for the Gram matrix of a few hundred rows straying from M.
     1.0 / (2.0 * (1.0 + p as f64 / 3.0) + 0.5 * p as f64 * p as f64 / 2.0)
 }
 
