@@ -4,7 +4,7 @@
 
 use super::{CpuBackend, EpochSums, Real, SUM_BLOCK_ROWS as BLOCK_ROWS};
 use crate::data::Dataset;
-use crate::model::{Loss, LossFn};
+use crate::model::LossFn;
 
 /// The fused single-pass backend.
 #[derive(Debug, Default, Clone, Copy)]
@@ -34,16 +34,6 @@ fn madd<T: Real, const FMA: bool>(a: T, b: T, c: T) -> T {
     }
 }
 
-/// acc + ℓ(d, ŷ): for the squared loss the fused e·e + acc, as before the loss seam.
-#[inline(always)]
-fn add_loss<T: Real, L: LossFn, const FMA: bool>(acc: T, d: T, yhat: T, e: T) -> T {
-    if matches!(L::LOSS, Loss::Squared) {
-        madd::<T, FMA>(e, e, acc)
-    } else {
-        acc + L::value(d, yhat, e)
-    }
-}
-
 /// Sums of one row block for p = 1: [Σe, Σe·x, Σℓ].
 #[inline(always)]
 fn block_p1<T: Real, L: LossFn, const SSE: bool, const FMA: bool>(
@@ -63,7 +53,7 @@ fn block_p1<T: Real, L: LossFn, const SSE: bool, const FMA: bool>(
             a[0][k] += e;
             a[1][k] = madd::<T, FMA>(e, xc[k], a[1][k]);
             if SSE {
-                a[2][k] = add_loss::<T, L, FMA>(a[2][k], dc[k], y, e);
+                a[2][k] = L::accumulate::<T, FMA>(a[2][k], dc[k], y, e);
             }
         }
     }
@@ -73,7 +63,7 @@ fn block_p1<T: Real, L: LossFn, const SSE: bool, const FMA: bool>(
         a[0][k] += e;
         a[1][k] = madd::<T, FMA>(e, xv, a[1][k]);
         if SSE {
-            a[2][k] = add_loss::<T, L, FMA>(a[2][k], dv, y, e);
+            a[2][k] = L::accumulate::<T, FMA>(a[2][k], dv, y, e);
         }
     }
     a.map(|lanes| lanes.iter().fold(T::zero(), |s, &v| s + v))
@@ -122,7 +112,7 @@ fn block_general<T: Real, L: LossFn, const FMA: bool>(
         for (a, xv) in acc[1..].iter_mut().zip(row) {
             *a = madd::<T, FMA>(e, *xv, *a);
         }
-        sse = add_loss::<T, L, FMA>(sse, dv, y, e);
+        sse = L::accumulate::<T, FMA>(sse, dv, y, e);
     }
     sse
 }

@@ -4,7 +4,7 @@
 
 use super::{CpuBackend, EpochSums, Real, SUM_BLOCK_ROWS as BLOCK_ROWS};
 use crate::data::Dataset;
-use crate::model::{Loss, LossFn};
+use crate::model::LossFn;
 use ndarray::{s, Array1, Array2, ShapeBuilder, Zip};
 
 /// The ndarray backend.
@@ -22,7 +22,7 @@ impl<T: Real> EpochSums<T> for Kernel<T> {
         let w0 = w[0];
         let n = self.err.len();
         let mut total = T::zero();
-        if matches!(L::LOSS, Loss::Squared) {
+        if L::ERR_IS_RESIDUAL {
             // err = (d − w0) − Σ_j w_j·x_j: whole-array operations into one buffer, as
             // NumPy's `out=` style does; columns are contiguous so each is an axpy.
             Zip::from(&mut self.err)
@@ -57,7 +57,7 @@ impl<T: Real> EpochSums<T> for Kernel<T> {
         for (s, col) in sums[1..].iter_mut().zip(self.x.columns()) {
             *s = blocked(|r| col.slice(s![r.clone()]).dot(&err.slice(s![r])), n);
         }
-        if want_loss && matches!(L::LOSS, Loss::Squared) {
+        if want_loss && L::ERR_IS_RESIDUAL {
             blocked(|r| err.slice(s![r.clone()]).dot(&err.slice(s![r])), n)
         } else {
             total

@@ -109,8 +109,17 @@ impl std::fmt::Display for Loss {
 /// shaders/loss_*.wgsl). `err` is −(1/c)·∂ℓ/∂ŷ; `value` is ℓ, given `err` when that helps.
 pub trait LossFn: Copy + Send + Sync + 'static {
     const LOSS: Loss;
+    /// True when err = y − ŷ exactly (so ℓ = err²): a vectorized path may then form err by subtracting
+    /// each w_j·x_j from y in turn, as the article's NumPy code does (other losses form ŷ
+    /// first).
+    const ERR_IS_RESIDUAL: bool = false;
     fn err<T: Real>(y: T, yhat: T) -> T;
     fn value<T: Real>(y: T, yhat: T, err: T) -> T;
+    /// acc + ℓ, with a fused multiply-add where the loss allows and `FMA` says the CPU has it.
+    #[inline(always)]
+    fn accumulate<T: Real, const FMA: bool>(acc: T, y: T, yhat: T, err: T) -> T {
+        acc + Self::value(y, yhat, err)
+    }
 }
 
 /// Loss and penalty: everything that defines the objective.

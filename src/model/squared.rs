@@ -13,6 +13,7 @@ pub struct Squared;
 
 impl LossFn for Squared {
     const LOSS: Loss = Loss::Squared;
+    const ERR_IS_RESIDUAL: bool = true;
     #[inline(always)]
     fn err<T: Real>(y: T, yhat: T) -> T {
         y - yhat
@@ -20,5 +21,14 @@ impl LossFn for Squared {
     #[inline(always)]
     fn value<T: Real>(_y: T, _yhat: T, err: T) -> T {
         err * err
+    }
+    /// err·err + acc in one rounding where the CPU has FMA (the fused path's Σerr²).
+    #[inline(always)]
+    fn accumulate<T: Real, const FMA: bool>(acc: T, _y: T, _yhat: T, err: T) -> T {
+        if FMA {
+            err.mul_add(err, acc)
+        } else {
+            err * err + acc
+        }
     }
 }
