@@ -1,7 +1,7 @@
 //! Gradient-descent settings, validated before any data is touched (as linfa does).
 
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::{Model, Optimizer};
 use serde::Serialize;
 
 /// Divergence test shared by every backend (CPU `descend`, WGSL `apply_update`): the run has
@@ -53,6 +53,8 @@ impl std::fmt::Display for Precision {
 pub struct GdConfig {
     /// The objective: loss and penalty.
     pub model: Model,
+    /// How steps are taken (plain gradient descent by default).
+    pub optimizer: Optimizer,
     /// Step size; must be finite and > 0.
     pub mu: f64,
     /// Maximum number of epochs (full passes); must be > 0.
@@ -73,6 +75,7 @@ impl Default for GdConfig {
     fn default() -> Self {
         GdConfig {
             model: Model::LEAST_SQUARES,
+            optimizer: Optimizer::GD,
             mu: 0.001,
             epochs: 10_000,
             precision: Precision::F64,
@@ -87,6 +90,7 @@ impl GdConfig {
     /// Check every field; called by every backend before any work starts.
     pub fn validate(&self) -> Result<()> {
         self.model.validate()?;
+        self.optimizer.validate()?;
         if !self.mu.is_finite() || self.mu <= 0.0 {
             return Err(Error::Config(format!(
                 "mu must be a finite number > 0, got {}",

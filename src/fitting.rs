@@ -15,6 +15,9 @@ use crate::solver::Fit;
 use ndarray::Array2;
 use serde::Serialize;
 
+/// `--mu auto` for adam: PyTorch's default learning rate.
+pub const ADAM_DEFAULT_LR: f64 = 1e-3;
+
 /// How the step size is chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Step {
@@ -304,6 +307,21 @@ pub fn fit_dataset_with(
         Err(e) => return Err(e),
     };
     let mu = match req.step {
+        // Adam's steps are about mu per coordinate whatever the gradient's scale, so 1/L
+        // means nothing to it: PyTorch's default learning rate stands in.
+        Step::Auto if req.config.optimizer.kind == crate::model::OptimizerKind::Adam => {
+            ADAM_DEFAULT_LR
+        }
+        // Heavy ball with a proximal step converges for mu < 2(1−B)/L (Ochs et al.,
+        // iPiano), stricter than 1/L once B > 1/2; (1−B)/L keeps a margin and the same
+        // effective step mu/(1−B) = 1/L.
+        Step::Auto
+            if req.config.optimizer.kind == crate::model::OptimizerKind::Momentum
+                && model.penalty.has_l1() =>
+        {
+            let b = req.config.optimizer.momentum.unwrap_or(0.0);
+            (1.0 - b) / model.smoothness(&work)?
+        }
         Step::Auto => 1.0 / model.smoothness(&work)?,
         Step::Value(v) => v,
     };

@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 use descent::fitting::{fit_dataset_with, FitRequest};
 use descent::gpu::{list_adapters, AdapterChoice};
+use descent::model::Optimizer;
 use descent::reproduce::{reproduce, ReproduceOptions, Workload, WorkloadKind};
 use descent::{report, Backend, Error, GdConfig, Model, Penalty, Precision};
 use std::process::ExitCode;
@@ -105,6 +106,22 @@ struct FitArgs {
     /// ρ in [0, 1] for --penalty elasticnet (default 0.5); l2 means 0, l1 means 1.
     #[arg(long)]
     l1_ratio: Option<f64>,
+    /// gd (the article's), momentum, nesterov (accelerated; adaptive restart) or adam.
+    #[arg(long, default_value = "gd")]
+    optimizer: String,
+    /// Momentum B in [0, 1) for momentum (default 0.9) or nesterov (default: adaptive
+    /// restart, no B needed).
+    #[arg(long)]
+    momentum: Option<f64>,
+    /// Adam's β1 in [0, 1) (default 0.9).
+    #[arg(long)]
+    beta1: Option<f64>,
+    /// Adam's β2 in [0, 1) (default 0.999).
+    #[arg(long)]
+    beta2: Option<f64>,
+    /// Adam's ε > 0 (default 1e-8).
+    #[arg(long)]
+    eps: Option<f64>,
     /// f32 or f64.
     #[arg(long, default_value = "f64")]
     precision: String,
@@ -216,6 +233,13 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
                 loss: args.loss.parse()?,
                 penalty: Penalty::new(args.penalty.parse()?, args.alpha, args.l1_ratio)?,
             },
+            optimizer: Optimizer::new(
+                args.optimizer.parse()?,
+                args.momentum,
+                args.beta1,
+                args.beta2,
+                args.eps,
+            )?,
             epochs: args.epochs,
             precision: args.precision.parse()?,
             record_loss: want_loss,

@@ -14,9 +14,10 @@ use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::logistic::Logistic;
+use crate::model::optimizer::{Adam, Gd, Momentum, Nesterov, OptimizerFn};
 use crate::model::penalty::{ElasticNet, NoPenalty, PenaltyFn, L1, L2};
 use crate::model::squared::Squared;
-use crate::model::{Loss, LossFn, PenaltyKind};
+use crate::model::{Loss, LossFn, OptimizerKind, PenaltyKind};
 use crate::solver::{Fit, Solver, Timings};
 use std::time::{Duration, Instant};
 
@@ -91,14 +92,15 @@ pub(crate) struct Descent {
     pub solve: Duration,
 }
 
-/// The update every CPU path shares, for loss `L` and penalty `P` (see [`crate::model`]):
-/// per epoch `g = (c/N)·sums − P::grad(w)` (no penalty on the intercept), `w += mu·g`, then
-/// `P`'s proximal step; with no penalty and the squared loss this is the article's loop,
-/// op for op. The loss recorded is J before the update; the norm tested against `tol` (and
-/// for divergence) is that of the step's gradient mapping, (w_new − w_old)/mu, which is the
-/// gradient itself when there is no proximal step. WGSL twin: `apply_update` in
-/// shaders/update.wgsl.
-pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>>(
+/// The update every CPU path shares, for loss `L`, penalty `P` and optimizer `O` (see
+/// [`crate::model`]): per epoch the descent direction `g = (c/N)·sums − P::grad(w)` (no
+/// penalty on the intercept), then `O`'s step (for `gd`: `w += mu·g`, then `P`'s proximal
+/// step); with the article's model and `gd` this is the article's loop, op for op. The loss
+/// recorded is J at the point the gradient is taken, before the step; the norm tested
+/// against `tol` (and, for `gd`, for divergence) is that of the proximal-gradient mapping
+/// there, (prox(w + mu·g) − w)/mu, the gradient itself when there is no proximal step. WGSL
+/// twin: `apply_update` in shaders/update.wgsl.
+pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>>(
     n: usize,
     p: usize,
     cfg: &GdConfig,
@@ -109,7 +111,9 @@ pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>>(
     let f = T::from_f64(L::LOSS.grad_scale()) / T::from_f64(n as f64);
     let inv_n = T::one() / T::from_f64(n as f64);
     let penalty = P::new(&cfg.model.penalty, cfg.mu);
+    let mut optimizer = O::new(&cfg.optimizer, p + 1);
     let mut w = vec![T::zero(); p + 1];
+    let mut g = vec![T::zero(); p + 1];
     let mut sums = vec![T::zero(); p + 1];
     // The history grows with the epochs actually run: `epochs` is only an upper bound (up
     // to 2³² − 1), and reserving it up front could ask for tens of gigabytes.
@@ -135,28 +139,27 @@ pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>>(
             l.push((data_loss * inv_n + reg).as_f64());
         }
         let mut g2 = T::zero();
-        for (j, (wj, &s)) in w.iter_mut().zip(&sums).enumerate() {
-            let mut g = f * s;
-            if j == 0 {
-                *wj += mu * g;
+        for (j, ((gj, &wj), &s)) in g.iter_mut().zip(&w).zip(&sums).enumerate() {
+            *gj = f * s;
+            let mapped = if j == 0 {
+                *gj
             } else if P::PROX {
-                g -= penalty.grad(*wj);
-                let old = *wj;
-                *wj = penalty.prox(old + mu * g);
-                g = (*wj - old) / mu;
+                *gj -= penalty.grad(wj);
+                (penalty.prox(wj + mu * *gj) - wj) / mu
             } else {
-                g -= penalty.grad(*wj);
-                *wj += mu * g;
-            }
-            g2 += g * g;
+                *gj -= penalty.grad(wj);
+                *gj
+            };
+            g2 += mapped * mapped;
         }
+        optimizer.step(&mut w, &g, mu, &penalty);
         epochs_run = epoch + 1;
         if epoch == 0 {
             g0 = g2;
         }
         // Same test, same order as the WGSL twin (`apply_update`): NaN fails `<=`.
         #[allow(clippy::neg_cmp_op_on_partial_ord)]
-        let grown = !(g2 <= growth * g0);
+        let grown = O::MONOTONE && !(g2 <= growth * g0);
         if grown || w.iter().any(|v| !v.is_finite() || v.abs() > limit) {
             return Err(Error::Diverged { epoch: epochs_run });
         }
@@ -168,7 +171,7 @@ pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>>(
         }
     }
     Ok(Descent {
-        weights: w.iter().map(|v| v.as_f64()).collect(),
+        weights: optimizer.weights(&w).iter().map(|v| v.as_f64()).collect(),
         loss,
         epochs_run,
         converged,
@@ -178,7 +181,7 @@ pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>>(
 
 /// Validate, convert, descend and package a CPU fit; `prepare` converts the data to `T`
 /// (timed as setup) and returns the backend's epoch kernel.
-pub(crate) fn run_cpu<T: Real, L: LossFn, P: PenaltyFn<T>, K: EpochSums<T>>(
+pub(crate) fn run_cpu<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>, K: EpochSums<T>>(
     backend: &'static str,
     data: &Dataset,
     cfg: &GdConfig,
@@ -190,7 +193,7 @@ pub(crate) fn run_cpu<T: Real, L: LossFn, P: PenaltyFn<T>, K: EpochSums<T>>(
     let t0 = Instant::now();
     let mut kernel = prepare(data);
     let setup = t0.elapsed();
-    let d = descend::<T, L, P>(data.n(), data.p(), cfg, &mut kernel)?;
+    let d = descend::<T, L, P, O>(data.n(), data.p(), cfg, &mut kernel)?;
     Ok(Fit {
         weights: d.weights,
         loss_history: d.loss,
@@ -243,13 +246,26 @@ fn fit_in<B: CpuBackend, T: Real>(data: &Dataset, cfg: &GdConfig) -> Result<Fit>
     }
 }
 
-/// ... and for its penalty.
+/// ... and for its penalty ...
 fn fit_with<B: CpuBackend, T: Real, L: LossFn>(data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
-    let prepare = B::prepare::<T>;
     match cfg.model.penalty.kind {
-        PenaltyKind::None => run_cpu::<T, L, NoPenalty, _>(B::NAME, data, cfg, prepare),
-        PenaltyKind::L2 => run_cpu::<T, L, L2<T>, _>(B::NAME, data, cfg, prepare),
-        PenaltyKind::L1 => run_cpu::<T, L, L1<T>, _>(B::NAME, data, cfg, prepare),
-        PenaltyKind::ElasticNet => run_cpu::<T, L, ElasticNet<T>, _>(B::NAME, data, cfg, prepare),
+        PenaltyKind::None => fit_opt::<B, T, L, NoPenalty>(data, cfg),
+        PenaltyKind::L2 => fit_opt::<B, T, L, L2<T>>(data, cfg),
+        PenaltyKind::L1 => fit_opt::<B, T, L, L1<T>>(data, cfg),
+        PenaltyKind::ElasticNet => fit_opt::<B, T, L, ElasticNet<T>>(data, cfg),
+    }
+}
+
+/// ... and for the optimizer.
+fn fit_opt<B: CpuBackend, T: Real, L: LossFn, P: PenaltyFn<T>>(
+    data: &Dataset,
+    cfg: &GdConfig,
+) -> Result<Fit> {
+    let prepare = B::prepare::<T>;
+    match cfg.optimizer.kind {
+        OptimizerKind::Gd => run_cpu::<T, L, P, Gd, _>(B::NAME, data, cfg, prepare),
+        OptimizerKind::Momentum => run_cpu::<T, L, P, Momentum<T>, _>(B::NAME, data, cfg, prepare),
+        OptimizerKind::Nesterov => run_cpu::<T, L, P, Nesterov<T>, _>(B::NAME, data, cfg, prepare),
+        OptimizerKind::Adam => run_cpu::<T, L, P, Adam<T>, _>(B::NAME, data, cfg, prepare),
     }
 }

@@ -156,6 +156,13 @@ pub(crate) fn scalar_size(precision: Precision) -> u64 {
 pub fn check_limits(ctx: &GpuContext, data: &Dataset, cfg: &GdConfig) -> Result<()> {
     cfg.validate()?;
     let name = &ctx.info.name;
+    if cfg.optimizer.kind != crate::model::OptimizerKind::Gd {
+        return Err(Error::Unsupported(format!(
+            "the gpu backend runs --optimizer gd only so far ({} is CPU-only for now); use \
+             --backend fused",
+            cfg.optimizer.kind
+        )));
+    }
     if cfg.precision == Precision::F64 && !ctx.has(wgpu::Features::SHADER_F64) {
         return Err(Error::Unsupported(format!(
             "adapter '{name}' does not support f64 in shaders (SHADER_F64); use \

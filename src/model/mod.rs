@@ -13,6 +13,7 @@
 //! squared loss err = d − ŷ and c = 2: the article's `w += mu·(2/N)·[Σerr, Xᵀerr]`, op for op.
 
 pub mod logistic;
+pub mod optimizer;
 pub mod penalty;
 pub mod squared;
 
@@ -22,6 +23,7 @@ use crate::error::{Error, Result};
 use faer::{Mat, Side};
 use serde::Serialize;
 
+pub use optimizer::{Optimizer, OptimizerKind};
 pub use penalty::{Penalty, PenaltyKind};
 
 /// The data term ℓ(y, ŷ) of the objective.

@@ -26,6 +26,10 @@ impl<T: Real> PenaltyFn<T> for ElasticNet<T> {
         soft_threshold(w, self.threshold)
     }
     #[inline(always)]
+    fn prox_scaled(&self, w: T, scale: T) -> T {
+        soft_threshold(w, self.threshold * scale)
+    }
+    #[inline(always)]
     fn value(&self, w: T) -> T {
         self.l1 * w.abs() + T::from_f64(0.5) * self.l2 * w * w
     }

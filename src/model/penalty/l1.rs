@@ -25,6 +25,10 @@ impl<T: Real> PenaltyFn<T> for L1<T> {
         soft_threshold(w, self.threshold)
     }
     #[inline(always)]
+    fn prox_scaled(&self, w: T, scale: T) -> T {
+        soft_threshold(w, self.threshold * scale)
+    }
+    #[inline(always)]
     fn value(&self, w: T) -> T {
         self.l1 * w.abs()
     }

@@ -205,6 +205,12 @@ pub trait PenaltyFn<T: Real>: Copy {
     fn grad(&self, w: T) -> T;
     /// The proximal step after `w += mu·g` (identity without an L1 part).
     fn prox(&self, w: T) -> T;
+    /// The same with the threshold scaled by `scale`: the prox of a diagonally
+    /// preconditioned step (Adam's per-coordinate step mu/(√v̂ + ε) needs scale 1/(√v̂ + ε)).
+    fn prox_scaled(&self, w: T, scale: T) -> T {
+        let _ = scale;
+        self.prox(w)
+    }
     /// α·[ρ|w| + (1−ρ)/2·w²].
     fn value(&self, w: T) -> T;
 }
