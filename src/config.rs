@@ -1,7 +1,7 @@
 //! Gradient-descent settings, validated before any data is touched (as linfa does).
 
 use crate::error::{Error, Result};
-use crate::model::{Model, Optimizer};
+use crate::model::{Model, Optimizer, Schedule};
 use serde::Serialize;
 
 /// Divergence test shared by every backend (CPU `descend`, WGSL `apply_update`): the run has
@@ -55,6 +55,13 @@ pub struct GdConfig {
     pub model: Model,
     /// How steps are taken (plain gradient descent by default).
     pub optimizer: Optimizer,
+    /// How the step size changes over the epochs (constant by default).
+    pub schedule: Schedule,
+    /// Stop once the epoch loss J has not fallen below its best by more than `loss_tol`
+    /// for this many epochs in a row (the adaptive schedule divides the step instead).
+    pub n_iter_no_change: Option<usize>,
+    /// The improvement `n_iter_no_change` asks for (0: any decrease counts).
+    pub loss_tol: f64,
     /// Step size; must be finite and > 0.
     pub mu: f64,
     /// Maximum number of epochs (full passes); must be > 0.
@@ -76,6 +83,9 @@ impl Default for GdConfig {
         GdConfig {
             model: Model::LEAST_SQUARES,
             optimizer: Optimizer::GD,
+            schedule: Schedule::CONSTANT,
+            n_iter_no_change: None,
+            loss_tol: 0.0,
             mu: 0.001,
             epochs: 10_000,
             precision: Precision::F64,
@@ -91,6 +101,16 @@ impl GdConfig {
     pub fn validate(&self) -> Result<()> {
         self.model.validate()?;
         self.optimizer.validate()?;
+        self.schedule.validate()?;
+        if self.n_iter_no_change == Some(0) {
+            return Err(Error::Config("n_iter_no_change must be at least 1".into()));
+        }
+        if !self.loss_tol.is_finite() || self.loss_tol < 0.0 {
+            return Err(Error::Config(format!(
+                "loss_tol must be a finite number ≥ 0, got {}",
+                self.loss_tol
+            )));
+        }
         if !self.mu.is_finite() || self.mu <= 0.0 {
             return Err(Error::Config(format!(
                 "mu must be a finite number > 0, got {}",

@@ -73,6 +73,8 @@ pub struct FitOutcome {
     pub fit: Fit,
     pub feature_names: Vec<String>,
     pub model: Model,
+    pub optimizer: crate::model::Optimizer,
+    pub schedule: crate::model::Schedule,
     pub mu: f64,
     /// Mean squared error and R² (squared loss only).
     pub mse: Option<f64>,
@@ -480,6 +482,8 @@ pub fn fit_dataset_with(
         kkt_residual: kkt,
         feature_names: ds.feature_names.clone(),
         model,
+        optimizer: cfg.optimizer,
+        schedule: cfg.schedule,
         mu,
         ols_mse,
         ols_r2,

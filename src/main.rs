@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 use descent::fitting::{fit_dataset_with, FitRequest};
 use descent::gpu::{list_adapters, AdapterChoice};
-use descent::model::Optimizer;
+use descent::model::{Optimizer, Schedule};
 use descent::reproduce::{reproduce, ReproduceOptions, Workload, WorkloadKind};
 use descent::{report, Backend, Error, GdConfig, Model, Penalty, Precision};
 use std::process::ExitCode;
@@ -122,6 +122,20 @@ struct FitArgs {
     /// Adam's ε > 0 (default 1e-8).
     #[arg(long)]
     eps: Option<f64>,
+    /// Step schedule: constant, invscaling (mu/t^power_t) or adaptive (mu ÷ 5 whenever the
+    /// loss stalls for --n-iter-no-change epochs), as in scikit-learn's SGD.
+    #[arg(long, default_value = "constant")]
+    lr_schedule: String,
+    /// Exponent of invscaling (default 0.25).
+    #[arg(long)]
+    power_t: Option<f64>,
+    /// Stop once the epoch loss has not improved on its best by more than --loss-tol for
+    /// K epochs in a row (adaptive: divide the step instead; default 5 there).
+    #[arg(long, value_name = "K")]
+    n_iter_no_change: Option<usize>,
+    /// The improvement --n-iter-no-change asks for (default 0: any decrease counts).
+    #[arg(long, default_value_t = 0.0)]
+    loss_tol: f64,
     /// f32 or f64.
     #[arg(long, default_value = "f64")]
     precision: String,
@@ -240,6 +254,9 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
                 args.beta2,
                 args.eps,
             )?,
+            schedule: Schedule::new(args.lr_schedule.parse()?, args.power_t)?,
+            n_iter_no_change: args.n_iter_no_change,
+            loss_tol: args.loss_tol,
             epochs: args.epochs,
             precision: args.precision.parse()?,
             record_loss: want_loss,

@@ -204,6 +204,9 @@ pub fn fit_json(o: &crate::fitting::FitOutcome) -> Value {
         "feature_names": o.feature_names,
         "epochs_run": f.epochs_run,
         "converged": f.converged,
+        "stalled": f.stalled,
+        "optimizer": o.optimizer,
+        "schedule": o.schedule,
         "loss": o.model.loss,
         "penalty": o.model.penalty.kind,
         "alpha": o.model.penalty.alpha,
@@ -369,6 +372,7 @@ pub fn fit_summary(o: &crate::fitting::FitOutcome) -> String {
          time: {} (setup {}, solve {})   backend: {} {}   device: {}\n",
         f.epochs_run,
         match (f.converged, o.tol) {
+            _ if f.stalled => " (stopped: the loss stopped improving)",
             (true, _) => " (converged: gradient norm below tol)",
             (false, Some(_)) => " (not converged: gradient norm still above tol)",
             (false, None) => " (every epoch run: no --tol given)",

@@ -34,6 +34,9 @@ pub struct Fit {
     pub epochs_run: usize,
     /// True when the run stopped because the gradient norm fell below `tol`.
     pub converged: bool,
+    /// True when the run stopped because the epoch loss stopped improving
+    /// (`n_iter_no_change`, or the adaptive schedule's floor).
+    pub stalled: bool,
     pub timings: Timings,
     /// Backend name: "naive", "ndarray", "fused" or "gpu".
     pub backend: String,

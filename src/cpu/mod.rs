@@ -17,7 +17,7 @@ use crate::model::logistic::Logistic;
 use crate::model::optimizer::{Adam, Gd, Momentum, Nesterov, OptimizerFn};
 use crate::model::penalty::{ElasticNet, NoPenalty, PenaltyFn, L1, L2};
 use crate::model::squared::Squared;
-use crate::model::{Loss, LossFn, OptimizerKind, PenaltyKind};
+use crate::model::{Loss, LossFn, OptimizerKind, PenaltyKind, ScheduleKind};
 use crate::solver::{Fit, Solver, Timings};
 use std::time::{Duration, Instant};
 
@@ -89,6 +89,8 @@ pub(crate) struct Descent {
     pub loss: Option<Vec<f64>>,
     pub epochs_run: usize,
     pub converged: bool,
+    /// Stopped by `n_iter_no_change` (or the adaptive schedule's floor).
+    pub stalled: bool,
     pub solve: Duration,
 }
 
@@ -110,8 +112,20 @@ pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>>(
     let mu = T::from_f64(cfg.mu);
     let f = T::from_f64(L::LOSS.grad_scale()) / T::from_f64(n as f64);
     let inv_n = T::one() / T::from_f64(n as f64);
-    let penalty = P::new(&cfg.model.penalty, cfg.mu);
+    let mut penalty = P::new(&cfg.model.penalty, cfg.mu);
     let mut optimizer = O::new(&cfg.optimizer, p + 1);
+    let schedule = cfg.schedule;
+    let adaptive = schedule.kind == ScheduleKind::Adaptive;
+    // Epochs of stalled loss that stop the run (or, adaptive, divide the step).
+    let stall_limit = cfg
+        .n_iter_no_change
+        .or(adaptive.then_some(crate::model::schedule::DEFAULT_N_ITER_NO_CHANGE));
+    let needs_loss = cfg.record_loss || stall_limit.is_some();
+    let loss_tol = T::from_f64(cfg.loss_tol);
+    let mut best = T::infinity();
+    let mut stalls = 0;
+    let mut eta = mu;
+    let floor = T::from_f64(cfg.mu * crate::model::schedule::ADAPTIVE_FLOOR);
     let mut w = vec![T::zero(); p + 1];
     let mut g = vec![T::zero(); p + 1];
     let mut sums = vec![T::zero(); p + 1];
@@ -123,6 +137,7 @@ pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>>(
     let growth = T::from_f64(crate::config::GRADIENT_GROWTH_LIMIT);
     let mut g0 = T::zero();
     let mut converged = false;
+    let mut stalled = false;
     let mut epochs_run = 0;
     // Weights beyond this are treated as a blow-up (f32 overflows soon after anyway).
     let limit = T::from_f64(if std::mem::size_of::<T>() == 4 {
@@ -131,12 +146,26 @@ pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>>(
         1e150
     });
     for epoch in 0..cfg.epochs {
-        let data_loss = kernel.sums::<L>(&w, &mut sums, cfg.record_loss);
-        if let Some(l) = loss.as_mut() {
+        let data_loss = kernel.sums::<L>(&w, &mut sums, needs_loss);
+        let objective = if needs_loss {
             let reg = w[1..]
                 .iter()
                 .fold(T::zero(), |acc, &v| acc + penalty.value(v));
-            l.push((data_loss * inv_n + reg).as_f64());
+            data_loss * inv_n + reg
+        } else {
+            T::zero()
+        };
+        if let Some(l) = loss.as_mut() {
+            l.push(objective.as_f64());
+        }
+        // The step of this epoch; the penalty's threshold follows it.
+        let mu = match schedule.kind {
+            ScheduleKind::Constant => mu,
+            ScheduleKind::InvScaling => T::from_f64(cfg.mu * schedule.invscaling(epoch)),
+            ScheduleKind::Adaptive => eta,
+        };
+        if schedule.kind != ScheduleKind::Constant {
+            penalty = P::new(&cfg.model.penalty, mu.as_f64());
         }
         let mut g2 = T::zero();
         for (j, ((gj, &wj), &s)) in g.iter_mut().zip(&w).zip(&sums).enumerate() {
@@ -169,12 +198,32 @@ pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>>(
                 break;
             }
         }
+        // The loss J(w) of this epoch against the best so far (scikit-learn's rule).
+        if let Some(limit) = stall_limit {
+            if objective > best - loss_tol {
+                stalls += 1;
+            } else {
+                stalls = 0;
+            }
+            best = best.min(objective);
+            if stalls >= limit {
+                if adaptive {
+                    eta = eta / T::from_f64(crate::model::schedule::ADAPTIVE_DIVISOR);
+                    stalls = 0;
+                }
+                if !adaptive || eta < floor {
+                    stalled = true;
+                    break;
+                }
+            }
+        }
     }
     Ok(Descent {
         weights: optimizer.weights(&w).iter().map(|v| v.as_f64()).collect(),
         loss,
         epochs_run,
         converged,
+        stalled,
         solve: start.elapsed(),
     })
 }
@@ -199,6 +248,7 @@ pub(crate) fn run_cpu<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>, K:
         loss_history: d.loss,
         epochs_run: d.epochs_run,
         converged: d.converged,
+        stalled: d.stalled,
         timings: Timings {
             setup,
             solve: d.solve,

@@ -156,6 +156,13 @@ pub(crate) fn scalar_size(precision: Precision) -> u64 {
 pub fn check_limits(ctx: &GpuContext, data: &Dataset, cfg: &GdConfig) -> Result<()> {
     cfg.validate()?;
     let name = &ctx.info.name;
+    if cfg.schedule.kind != crate::model::ScheduleKind::Constant || cfg.n_iter_no_change.is_some() {
+        return Err(Error::Unsupported(
+            "the gpu backend runs the constant schedule without --n-iter-no-change only so far; \
+             use --backend fused"
+                .into(),
+        ));
+    }
     if cfg.optimizer.kind != crate::model::OptimizerKind::Gd {
         return Err(Error::Unsupported(format!(
             "the gpu backend runs --optimizer gd only so far ({} is CPU-only for now); use \

@@ -15,6 +15,7 @@
 pub mod logistic;
 pub mod optimizer;
 pub mod penalty;
+pub mod schedule;
 pub mod squared;
 
 use crate::cpu::Real;
@@ -25,6 +26,7 @@ use serde::Serialize;
 
 pub use optimizer::{Optimizer, OptimizerKind};
 pub use penalty::{Penalty, PenaltyKind};
+pub use schedule::{Schedule, ScheduleKind};
 
 /// The data term ℓ(y, ŷ) of the objective.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
