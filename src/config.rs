@@ -62,6 +62,10 @@ pub struct GdConfig {
     pub n_iter_no_change: Option<usize>,
     /// The improvement `n_iter_no_change` asks for (0: any decrease counts).
     pub loss_tol: f64,
+    /// Rows per mini-batch (None, or ≥ N: the full batch, the article's).
+    pub batch_size: Option<usize>,
+    /// Seed of the epochs' row orders for mini-batches.
+    pub shuffle_seed: u64,
     /// Step size; must be finite and > 0.
     pub mu: f64,
     /// Maximum number of epochs (full passes); must be > 0.
@@ -86,6 +90,8 @@ impl Default for GdConfig {
             schedule: Schedule::CONSTANT,
             n_iter_no_change: None,
             loss_tol: 0.0,
+            batch_size: None,
+            shuffle_seed: 0,
             mu: 0.001,
             epochs: 10_000,
             precision: Precision::F64,
@@ -97,11 +103,35 @@ impl Default for GdConfig {
 }
 
 impl GdConfig {
+    /// Checks that need the data: a batch no larger than the table.
+    pub fn check_data(&self, data: &crate::data::Dataset) -> Result<()> {
+        self.model.check_data(data)?;
+        if let Some(b) = self.batch_size {
+            if b > data.n() {
+                return Err(Error::Config(format!(
+                    "batch size {b} is larger than the table's {} rows",
+                    data.n()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Check every field; called by every backend before any work starts.
     pub fn validate(&self) -> Result<()> {
         self.model.validate()?;
         self.optimizer.validate()?;
         self.schedule.validate()?;
+        if self.batch_size == Some(0) {
+            return Err(Error::Config("batch size must be at least 1".into()));
+        }
+        if self.batch_size.is_some() && self.tol.is_some() {
+            return Err(Error::Config(
+                "tol tests the full-batch gradient, which mini-batches never compute; use \
+                 --n-iter-no-change K to stop on the epoch loss"
+                    .into(),
+            ));
+        }
         if self.n_iter_no_change == Some(0) {
             return Err(Error::Config("n_iter_no_change must be at least 1".into()));
         }

@@ -263,7 +263,7 @@ pub fn fit_dataset_with(
     ds.validate()?;
     req.config.validate()?;
     let model = req.config.model;
-    model.check_data(ds)?;
+    req.config.check_data(ds)?;
     let (n, p) = (ds.n(), ds.p());
     let reference_kind = crate::reference::reference_kind(&model);
     // Shape first: an unpenalised reference needs n > p, and everything below costs

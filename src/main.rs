@@ -136,6 +136,13 @@ struct FitArgs {
     /// The improvement --n-iter-no-change asks for (default 0: any decrease counts).
     #[arg(long, default_value_t = 0.0)]
     loss_tol: f64,
+    /// Rows per mini-batch (default: all rows, full-batch gradient descent). Each epoch
+    /// visits a seeded permutation of the rows; the last batch may be short.
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Seed of the mini-batch order (the same seed gives the same weights on every backend).
+    #[arg(long, default_value_t = 0)]
+    shuffle_seed: u64,
     /// f32 or f64.
     #[arg(long, default_value = "f64")]
     precision: String,
@@ -257,6 +264,8 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
             schedule: Schedule::new(args.lr_schedule.parse()?, args.power_t)?,
             n_iter_no_change: args.n_iter_no_change,
             loss_tol: args.loss_tol,
+            batch_size: args.batch_size,
+            shuffle_seed: args.shuffle_seed,
             epochs: args.epochs,
             precision: args.precision.parse()?,
             record_loss: want_loss,

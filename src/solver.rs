@@ -57,7 +57,7 @@ pub trait Solver {
     /// the data (precision, device limits)? Callers run it for every backend before any fit.
     fn preflight(&self, data: &Dataset, cfg: &GdConfig) -> Result<()> {
         cfg.validate()?;
-        cfg.model.check_data(data)
+        cfg.check_data(data)
     }
     /// Run gradient descent from w = 0.
     fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit>;

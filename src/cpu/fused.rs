@@ -206,6 +206,23 @@ fn blocked<T: Real, L: LossFn>(x: &[T], d: &[T], p: usize, w: &[T], sse: bool) -
 }
 
 impl<T: Real> EpochSums<T> for Kernel<T> {
+    fn batch_sums<L: LossFn>(
+        &mut self,
+        w: &[T],
+        rows: &[u32],
+        sums: &mut [T],
+        want_loss: bool,
+    ) -> T {
+        let p = self.p;
+        super::batch_sums_by::<T, L>(
+            rows,
+            w,
+            sums,
+            want_loss,
+            |i, j| self.x[i * p + j],
+            |i| self.d[i],
+        )
+    }
     fn sums<L: LossFn>(&mut self, w: &[T], sums: &mut [T], want_sse: bool) -> T {
         let (n, p) = (self.d.len(), self.p);
         let (total, sse) = if self.threads <= 1 {

@@ -81,6 +81,14 @@ pub fn cpu_name() -> String {
 /// summed loss Σℓ(d_i, ŷ_i) when `want_loss` (else any value).
 pub(crate) trait EpochSums<T: Real> {
     fn sums<L: LossFn>(&mut self, w: &[T], sums: &mut [T], want_loss: bool) -> T;
+    /// The same over the listed rows only (a mini-batch), in their order.
+    fn batch_sums<L: LossFn>(
+        &mut self,
+        w: &[T],
+        rows: &[u32],
+        sums: &mut [T],
+        want_loss: bool,
+    ) -> T;
 }
 
 /// Outcome of [`descend`].
@@ -145,19 +153,11 @@ pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>>(
     } else {
         1e150
     });
+    let batch = cfg.batch_size.filter(|&b| b < n);
+    let key = crate::model::batches::seed_key(cfg.shuffle_seed);
+    let scale = T::from_f64(L::LOSS.grad_scale());
+    let mut rows: Vec<u32> = Vec::with_capacity(batch.unwrap_or(0));
     for epoch in 0..cfg.epochs {
-        let data_loss = kernel.sums::<L>(&w, &mut sums, needs_loss);
-        let objective = if needs_loss {
-            let reg = w[1..]
-                .iter()
-                .fold(T::zero(), |acc, &v| acc + penalty.value(v));
-            data_loss * inv_n + reg
-        } else {
-            T::zero()
-        };
-        if let Some(l) = loss.as_mut() {
-            l.push(objective.as_f64());
-        }
         // The step of this epoch; the penalty's threshold follows it.
         let mu = match schedule.kind {
             ScheduleKind::Constant => mu,
@@ -167,28 +167,53 @@ pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>>(
         if schedule.kind != ScheduleKind::Constant {
             penalty = P::new(&cfg.model.penalty, mu.as_f64());
         }
-        let mut g2 = T::zero();
-        for (j, ((gj, &wj), &s)) in g.iter_mut().zip(&w).zip(&sums).enumerate() {
-            *gj = f * s;
-            let mapped = if j == 0 {
-                *gj
-            } else if P::PROX {
-                *gj -= penalty.grad(wj);
-                (penalty.prox(wj + mu * *gj) - wj) / mu
-            } else {
-                *gj -= penalty.grad(wj);
-                *gj
-            };
-            g2 += mapped * mapped;
+        let reg = if needs_loss {
+            w[1..]
+                .iter()
+                .fold(T::zero(), |acc, &v| acc + penalty.value(v))
+        } else {
+            T::zero()
+        };
+        let (data_loss, g2) = match batch {
+            None => {
+                let data_loss = kernel.sums::<L>(&w, &mut sums, needs_loss);
+                let g2 = gradient_step(&mut w, &mut g, &sums, f, mu, &penalty, &mut optimizer);
+                (data_loss, g2)
+            }
+            // Mini-batches: the mean gradient of each batch, in this epoch's seeded order;
+            // the epoch's loss sums every row's ℓ at the weights its batch saw.
+            Some(b) => {
+                let order = crate::model::batches::Permutation::new(n as u32, key, epoch as u32);
+                let mut total = T::zero();
+                for first in (0..n).step_by(b) {
+                    rows.clear();
+                    rows.extend((first..(first + b).min(n)).map(|i| order.apply(i as u32)));
+                    total += kernel.batch_sums::<L>(&w, &rows, &mut sums, needs_loss);
+                    let fb = scale / T::from_f64(rows.len() as f64);
+                    gradient_step(&mut w, &mut g, &sums, fb, mu, &penalty, &mut optimizer);
+                    if w.iter().any(|v| !v.is_finite() || v.abs() > limit) {
+                        return Err(Error::Diverged { epoch: epoch + 1 });
+                    }
+                }
+                (total, T::zero())
+            }
+        };
+        let objective = if needs_loss {
+            data_loss * inv_n + reg
+        } else {
+            T::zero()
+        };
+        if let Some(l) = loss.as_mut() {
+            l.push(objective.as_f64());
         }
-        optimizer.step(&mut w, &g, mu, &penalty);
         epochs_run = epoch + 1;
         if epoch == 0 {
             g0 = g2;
         }
-        // Same test, same order as the WGSL twin (`apply_update`): NaN fails `<=`.
+        // Same test, same order as the WGSL twin (`apply_update`): NaN fails `<=`. Only
+        // full-batch gd's gradient norm is provably non-increasing.
         #[allow(clippy::neg_cmp_op_on_partial_ord)]
-        let grown = O::MONOTONE && !(g2 <= growth * g0);
+        let grown = O::MONOTONE && batch.is_none() && !(g2 <= growth * g0);
         if grown || w.iter().any(|v| !v.is_finite() || v.abs() > limit) {
             return Err(Error::Diverged { epoch: epochs_run });
         }
@@ -228,6 +253,69 @@ pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>>(
     })
 }
 
+/// Sums over the listed rows, in order, for any layout: `x(i, j)` and `d(i)` read the data.
+/// Mini-batches are small, so the shared plain loop costs nothing next to the step.
+#[inline(always)]
+pub(crate) fn batch_sums_by<T: Real, L: LossFn>(
+    rows: &[u32],
+    w: &[T],
+    sums: &mut [T],
+    want_loss: bool,
+    x: impl Fn(usize, usize) -> T,
+    d: impl Fn(usize) -> T,
+) -> T {
+    sums.iter_mut().for_each(|s| *s = T::zero());
+    let mut total = T::zero();
+    let p = w.len() - 1;
+    for &i in rows {
+        let i = i as usize;
+        let mut y = w[0];
+        for j in 0..p {
+            y += w[j + 1] * x(i, j);
+        }
+        let e = L::err(d(i), y);
+        if want_loss {
+            total += L::value(d(i), y, e);
+        }
+        sums[0] += e;
+        for j in 0..p {
+            sums[j + 1] += e * x(i, j);
+        }
+    }
+    total
+}
+
+/// One step from the sums at `w`: the descent direction `g = f·sums − P::grad(w)` (no
+/// penalty on the intercept), then the optimizer's step. Returns the squared norm of the
+/// proximal-gradient mapping at `w`, (prox(w + mu·g) − w)/mu, the stopping test's measure.
+#[inline(always)]
+fn gradient_step<T: Real, P: PenaltyFn<T>, O: OptimizerFn<T>>(
+    w: &mut [T],
+    g: &mut [T],
+    sums: &[T],
+    f: T,
+    mu: T,
+    penalty: &P,
+    optimizer: &mut O,
+) -> T {
+    let mut g2 = T::zero();
+    for (j, ((gj, &wj), &s)) in g.iter_mut().zip(w.iter()).zip(sums).enumerate() {
+        *gj = f * s;
+        let mapped = if j == 0 {
+            *gj
+        } else if P::PROX {
+            *gj -= penalty.grad(wj);
+            (penalty.prox(wj + mu * *gj) - wj) / mu
+        } else {
+            *gj -= penalty.grad(wj);
+            *gj
+        };
+        g2 += mapped * mapped;
+    }
+    optimizer.step(w, g, mu, penalty);
+    g2
+}
+
 /// Validate, convert, descend and package a CPU fit; `prepare` converts the data to `T`
 /// (timed as setup) and returns the backend's epoch kernel.
 pub(crate) fn run_cpu<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>, K: EpochSums<T>>(
@@ -238,7 +326,7 @@ pub(crate) fn run_cpu<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>, K:
 ) -> Result<Fit> {
     cfg.validate()?;
     data.validate()?;
-    cfg.model.check_data(data)?;
+    cfg.check_data(data)?;
     let t0 = Instant::now();
     let mut kernel = prepare(data);
     let setup = t0.elapsed();

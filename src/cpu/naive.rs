@@ -16,6 +16,15 @@ pub(crate) struct Kernel<T> {
 }
 
 impl<T: Real> EpochSums<T> for Kernel<T> {
+    fn batch_sums<L: LossFn>(
+        &mut self,
+        w: &[T],
+        rows: &[u32],
+        sums: &mut [T],
+        want_loss: bool,
+    ) -> T {
+        super::batch_sums_by::<T, L>(rows, w, sums, want_loss, |i, j| self.x[i][j], |i| self.d[i])
+    }
     fn sums<L: LossFn>(&mut self, w: &[T], sums: &mut [T], want_loss: bool) -> T {
         let mut total = T::zero();
         for i in 0..self.d.len() {

@@ -62,7 +62,7 @@ impl Solver for GpuSolver {
     }
     fn preflight(&self, data: &Dataset, cfg: &GdConfig) -> Result<()> {
         data.validate()?;
-        cfg.model.check_data(data)?;
+        cfg.check_data(data)?;
         plan::check_limits(&self.ctx, data, cfg)
     }
     fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit> {

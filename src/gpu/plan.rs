@@ -158,7 +158,7 @@ pub fn check_limits(ctx: &GpuContext, data: &Dataset, cfg: &GdConfig) -> Result<
     let name = &ctx.info.name;
     if cfg.schedule.kind != crate::model::ScheduleKind::Constant || cfg.n_iter_no_change.is_some() {
         return Err(Error::Unsupported(
-            "the gpu backend runs the constant schedule without --n-iter-no-change only so far; \
+            "the gpu backend runs full batches with the constant schedule and no --n-iter-no-change only so far; \
              use --backend fused"
                 .into(),
         ));

@@ -12,6 +12,7 @@
 //! `w += mu·g`, then the L1 part's proximal step (soft-thresholding by mu·α·ρ). For the
 //! squared loss err = d − ŷ and c = 2: the article's `w += mu·(2/N)·[Σerr, Xᵀerr]`, op for op.
 
+pub mod batches;
 pub mod logistic;
 pub mod optimizer;
 pub mod penalty;
