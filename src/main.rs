@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use descent::fitting::{fit_dataset_with, FitRequest};
 use descent::gpu::{list_adapters, AdapterChoice};
 use descent::model::{Optimizer, Schedule};
+use descent::output::{check_output, stage_output, OutputTarget};
 use descent::reproduce::{reproduce, ReproduceOptions, Workload, WorkloadKind};
 use descent::{report, Backend, Error, GdConfig, Model, Penalty, Precision};
 use std::process::ExitCode;
@@ -61,6 +62,10 @@ enum Command {
     /// Fit your own data (CSV with a header, `-` for stdin, or .npy) and check it against OLS.
     #[command(allow_negative_numbers = true)]
     Fit(Box<FitArgs>),
+    /// Fit the same data with several optimizers and compare them: a table, and their loss
+    /// curves on one --plot and in one --loss-csv.
+    #[command(allow_negative_numbers = true)]
+    Compare(Box<CompareArgs>),
     /// List GPU adapters with the capabilities and limits that matter.
     Adapters {
         /// Print JSON instead of a table.
@@ -182,6 +187,15 @@ struct FitArgs {
     plot: Option<String>,
 }
 
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// Optimizers to compare, e.g. gd,nesterov,adam (each with its default settings).
+    #[arg(long, default_value = "gd,momentum,nesterov,adam")]
+    optimizers: String,
+    #[command(flatten)]
+    fit: FitArgs,
+}
+
 /// A spinner on stderr for fits that take longer than a second, only on a terminal. It
 /// lives on its own thread and never touches the fit, so the GPU loop is not slowed.
 fn spinner(label: String) -> impl FnOnce() {
@@ -210,9 +224,8 @@ fn spinner(label: String) -> impl FnOnce() {
     }
 }
 
-fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
-    use descent::output::{check_output, stage_output, OutputTarget};
-    // Every output path is checked before any work, so a bad path never costs a fit.
+/// Every output path, checked before any work so a bad path never costs a fit.
+fn output_targets(args: &FitArgs) -> Result<Vec<(&'static str, OutputTarget)>, Error> {
     let mut targets: Vec<(&str, OutputTarget)> = Vec::new();
     for (what, path) in [
         ("--out", &args.out),
@@ -230,18 +243,20 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
             targets.push((what, t));
         }
     }
-    let stdout_taken = targets
-        .iter()
-        .any(|(_, t)| matches!(t, OutputTarget::Stdout));
-    let loaded = descent::data::load(&descent::data::InputSpec {
-        data: args.data,
-        target: args.target,
-        target_file: args.target_file,
-        features: args.features,
-        delimiter: args.delimiter,
-    })?;
-    let ds = loaded.dataset;
-    let want_loss = args.loss_csv.is_some() || args.plot.is_some();
+    Ok(targets)
+}
+
+fn load(args: &FitArgs) -> Result<descent::data::Loaded, Error> {
+    descent::data::load(&descent::data::InputSpec {
+        data: args.data.clone(),
+        target: args.target.clone(),
+        target_file: args.target_file.clone(),
+        features: args.features.clone(),
+        delimiter: args.delimiter.clone(),
+    })
+}
+
+fn fit_request(args: &FitArgs, adapter: AdapterChoice) -> Result<FitRequest, Error> {
     let request = FitRequest {
         backend: args.backend.parse()?,
         adapter,
@@ -268,61 +283,38 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
             shuffle_seed: args.shuffle_seed,
             epochs: args.epochs,
             precision: args.precision.parse()?,
-            record_loss: want_loss,
+            record_loss: args.loss_csv.is_some() || args.plot.is_some(),
             tol: args.tol,
             check_every: args.check_every,
             ..GdConfig::default()
         },
     };
     request.config.validate()?;
-    let done = spinner(format!("fitting {} rows on {}", ds.n(), request.backend));
-    let outcome = fit_dataset_with(&ds, &request, &mut |w| {
-        eprintln!("descent: warning: {}", w.message)
-    });
-    done();
-    let outcome = outcome?;
-    let mut json = report::fit_json(&outcome);
-    json["source"] = serde_json::to_value(&loaded.source).expect("source serializes");
-    // The results are shown first: a file that fails to write later loses nothing.
-    let shown = if args.json {
-        format!("{json}\n")
+    Ok(request)
+}
+
+/// Results go to stdout, or to stderr when an output file is `-`.
+fn show(text: &str, targets: &[(&str, OutputTarget)]) {
+    if targets
+        .iter()
+        .any(|(_, t)| matches!(t, OutputTarget::Stdout))
+    {
+        eprint!("{text}");
     } else {
-        format!(
-            "{}{}",
-            report::source_line(&loaded.source),
-            report::fit_summary(&outcome)
-        )
-    };
-    if stdout_taken {
-        eprint!("{shown}");
-    } else {
-        print!("{shown}");
+        print!("{text}");
     }
-    if args.strict && !outcome.warnings.is_empty() {
-        return Err(Error::Strict(format!(
-            "{} warning(s) above; no output files written",
-            outcome.warnings.len()
-        )));
-    }
-    let loss = outcome.fit.loss_history.as_deref().unwrap_or_default();
-    let (column, quantity) = if outcome.model == Model::LEAST_SQUARES {
-        ("mse", "MSE")
-    } else {
-        ("objective", "objective J")
-    };
-    let title = format!(
-        "descent fit: {} ({}), {quantity} per epoch",
-        outcome.fit.backend, outcome.fit.precision
-    );
-    // Every file is rendered and staged (written to a temporary beside it) before any
-    // replaces its target, so a failure part-way leaves the old files as they were.
+}
+
+/// Render every output, stage each beside its target (a temporary file), then rename them
+/// all into place: a failure part-way leaves the old files as they were, and the error says
+/// which outputs were already written.
+fn write_outputs(
+    targets: &[(&str, OutputTarget)],
+    render: impl Fn(&str) -> Result<Vec<u8>, Error>,
+) -> Result<(), Error> {
     let mut staged = Vec::new();
-    for (what, target) in &targets {
-        let bytes = match *what {
-            "--out" => format!("{json:#}\n").into_bytes(),
-            "--loss-csv" => descent::output::loss_csv_column(loss, column).into_bytes(),
-            _ => descent::output::loss_svg(loss, &title)?.into_bytes(),
-        };
+    for (what, target) in targets {
+        let bytes = render(what)?;
         staged.push((
             format!("{what} {}", target.path()),
             stage_output(target, &bytes)?,
@@ -350,6 +342,118 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
     Ok(())
 }
 
+fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
+    let targets = output_targets(&args)?;
+    let loaded = load(&args)?;
+    let ds = loaded.dataset;
+    let request = fit_request(&args, adapter)?;
+    let done = spinner(format!("fitting {} rows on {}", ds.n(), request.backend));
+    let outcome = fit_dataset_with(&ds, &request, &mut |w| {
+        eprintln!("descent: warning: {}", w.message)
+    });
+    done();
+    let outcome = outcome?;
+    let mut json = report::fit_json(&outcome);
+    json["source"] = serde_json::to_value(&loaded.source).expect("source serializes");
+    // The results are shown first: a file that fails to write later loses nothing.
+    show(
+        &if args.json {
+            format!("{json}\n")
+        } else {
+            format!(
+                "{}{}",
+                report::source_line(&loaded.source),
+                report::fit_summary(&outcome)
+            )
+        },
+        &targets,
+    );
+    if args.strict && !outcome.warnings.is_empty() {
+        return Err(Error::Strict(format!(
+            "{} warning(s) above; no output files written",
+            outcome.warnings.len()
+        )));
+    }
+    let loss = outcome.fit.loss_history.as_deref().unwrap_or_default();
+    let (column, quantity) = if outcome.model == Model::LEAST_SQUARES {
+        ("mse", "MSE")
+    } else {
+        ("objective", "objective J")
+    };
+    let title = format!(
+        "descent fit: {} ({}), {quantity} per epoch",
+        outcome.fit.backend, outcome.fit.precision
+    );
+    write_outputs(&targets, |what| {
+        Ok(match what {
+            "--out" => format!("{json:#}\n").into_bytes(),
+            "--loss-csv" => descent::output::loss_csv_column(loss, column).into_bytes(),
+            _ => descent::output::loss_svg(loss, &title)?.into_bytes(),
+        })
+    })
+}
+
+/// The same fit with several optimizers, side by side: a table (or JSON), their loss
+/// curves on one plot and in one CSV.
+fn compare_command(args: CompareArgs, adapter: AdapterChoice) -> Result<(), Error> {
+    let kinds = args
+        .optimizers
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::parse)
+        .collect::<Result<Vec<descent::model::OptimizerKind>, _>>()?;
+    if kinds.is_empty() {
+        return Err(Error::Config("--optimizers lists no optimizer".into()));
+    }
+    let fit = args.fit;
+    let targets = output_targets(&fit)?;
+    let loaded = load(&fit)?;
+    let ds = loaded.dataset;
+    let base = fit_request(&fit, adapter)?;
+    let mut outcomes = Vec::new();
+    for kind in kinds {
+        let mut request = base.clone();
+        // Each optimizer with its own defaults; the curves are the point, so always kept.
+        request.config.optimizer = Optimizer::new(kind, None, None, None, None)?;
+        request.config.record_loss = true;
+        let done = spinner(format!("fitting {} rows with {kind}", ds.n()));
+        let outcome = fit_dataset_with(&ds, &request, &mut |w| {
+            eprintln!("descent: warning: {kind}: {}", w.message)
+        });
+        done();
+        outcomes.push((kind.as_str(), outcome?));
+    }
+    let json = serde_json::json!({
+        "source": loaded.source,
+        "runs": outcomes.iter().map(|(_, o)| report::fit_json(o)).collect::<Vec<_>>(),
+    });
+    show(
+        &if fit.json {
+            format!("{json}\n")
+        } else {
+            format!(
+                "{}{}",
+                report::source_line(&loaded.source),
+                report::compare_table(&outcomes)
+            )
+        },
+        &targets,
+    );
+    let series: Vec<(&str, &[f64])> = outcomes
+        .iter()
+        .map(|(name, o)| (*name, o.fit.loss_history.as_deref().unwrap_or_default()))
+        .collect();
+    let title = format!("descent compare: objective J per epoch ({})", base.backend);
+    write_outputs(&targets, |what| {
+        Ok(match what {
+            "--out" => format!("{json:#}\n").into_bytes(),
+            "--loss-csv" => descent::output::loss_csv_series(&series).into_bytes(),
+            _ => descent::output::loss_svg_series(&series, &title)?.into_bytes(),
+        })
+    })
+}
+
 fn run(cli: Cli) -> Result<(), Error> {
     let adapter: AdapterChoice = match &cli.adapter {
         Some(a) => a.parse()?,
@@ -357,6 +461,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     };
     match cli.command {
         Command::Fit(args) => fit_command(*args, adapter)?,
+        Command::Compare(args) => compare_command(*args, adapter)?,
         Command::Adapters { json } => {
             let list = list_adapters();
             if json {

@@ -553,23 +553,44 @@ fn scale(v: f64, exp: i32) -> f64 {
 /// (counted in the title) and long histories decimated, so any history gives a small SVG
 /// in milliseconds.
 pub fn loss_svg(loss: &[f64], title: &str) -> Result<String> {
-    let points = plot_points(loss);
-    let skipped = loss.iter().filter(|v| !v.is_finite()).count();
-    let range = points.iter().fold(None, |r: Option<(f64, f64)>, &(_, v)| {
-        Some(r.map_or((v, v), |(a, b)| (a.min(v), b.max(v))))
-    });
+    loss_svg_series(&[("", loss)], title)
+}
+
+/// Colours of the series of a comparison plot, in order (then repeated).
+const SERIES_COLOURS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+/// Several loss histories on one plot (e.g. one per optimizer), with a legend when the
+/// series are named; axis and decimation rules as in [`loss_svg`].
+pub fn loss_svg_series(series: &[(&str, &[f64])], title: &str) -> Result<String> {
+    let all: Vec<f64> = series.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+    let points: Vec<Vec<(usize, f64)>> = series.iter().map(|(_, l)| plot_points(l)).collect();
+    let skipped = all.iter().filter(|v| !v.is_finite()).count();
+    let range = points
+        .iter()
+        .flatten()
+        .fold(None, |r: Option<(f64, f64)>, &(_, v)| {
+            Some(r.map_or((v, v), |(a, b)| (a.min(v), b.max(v))))
+        });
     let axis = Axis::new(range);
-    let caption = match (loss.len(), skipped) {
+    let caption = match (all.len(), skipped) {
         (0, _) => format!("{title} (empty loss history)"),
         (_, 0) => title.to_string(),
         (n, s) if s == n => format!("{title} (no finite values)"),
         (_, s) => format!("{title} ({s} non-finite values not shown)"),
     };
-    let xy: Vec<(f64, f64)> = points
+    let x_max = series
         .iter()
-        .map(|&(e, v)| (e as f64, axis.map(v)))
-        .collect();
-    let x_max = loss.len().max(2);
+        .map(|(_, l)| l.len())
+        .max()
+        .unwrap_or(0)
+        .max(2);
     let (y_lo, y_hi) = axis.range();
     let y_labels = match axis {
         // One tick per decade or a round multiple, never between decades.
@@ -601,18 +622,60 @@ pub fn loss_svg(loss: &[f64], title: &str) -> Result<String> {
             .y_label_formatter(&y_fmt)
             .draw()
             .map_err(|e| plot_err(&e))?;
-        if let [only] = xy[..] {
+        let named = series.iter().any(|(name, _)| !name.is_empty());
+        for (k, ((name, _), pts)) in series.iter().zip(&points).enumerate() {
+            let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
+            let xy: Vec<(f64, f64)> = pts.iter().map(|&(e, v)| (e as f64, axis.map(v))).collect();
+            let drawn = if let [only] = xy[..] {
+                chart
+                    .draw_series(std::iter::once(Circle::new(only, 3, colour.filled())))
+                    .map_err(|e| plot_err(&e))?
+            } else {
+                chart
+                    .draw_series(LineSeries::new(xy, colour.stroke_width(2)))
+                    .map_err(|e| plot_err(&e))?
+            };
+            if named {
+                drawn.label(*name).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+            }
+        }
+        if named {
             chart
-                .draw_series(std::iter::once(Circle::new(only, 3, BLUE.filled())))
-                .map_err(|e| plot_err(&e))?;
-        } else {
-            chart
-                .draw_series(LineSeries::new(xy, &BLUE))
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
                 .map_err(|e| plot_err(&e))?;
         }
         root.present().map_err(|e| plot_err(&e))?;
     }
     Ok(svg)
+}
+
+/// Loss histories side by side as CSV: `epoch,<name>,<name>…`, blank where a run had
+/// already stopped.
+pub fn loss_csv_series(series: &[(&str, &[f64])]) -> String {
+    let rows = series.iter().map(|(_, l)| l.len()).max().unwrap_or(0);
+    let mut out = String::from("epoch");
+    for (name, _) in series {
+        out.push(',');
+        out.push_str(name);
+    }
+    out.push('\n');
+    for i in 0..rows {
+        out.push_str(&(i + 1).to_string());
+        for (_, l) in series {
+            out.push(',');
+            if let Some(v) = l.get(i) {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{v:e}");
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]

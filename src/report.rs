@@ -398,3 +398,44 @@ pub fn fit_summary(o: &crate::fitting::FitOutcome) -> String {
     }
     out
 }
+
+/// `descent compare`'s table: one row per optimizer.
+pub fn compare_table(runs: &[(&str, crate::fitting::FitOutcome)]) -> String {
+    let mut out = format!(
+        "{:<10} {:>10} {:>10} {:>18} {:>12} {:>12} {:>10}\n",
+        "optimizer", "epochs", "stopped", "objective J", "distance", "KKT", "time"
+    );
+    for (name, o) in runs {
+        let f = &o.fit;
+        let stopped = if f.stalled {
+            "stalled"
+        } else if f.converged {
+            "tol"
+        } else {
+            "epochs"
+        };
+        out.push_str(&format!(
+            "{:<10} {:>10} {:>10} {:>18.9e} {:>12} {:>12.3e} {:>10}\n",
+            name,
+            f.epochs_run,
+            stopped,
+            o.objective,
+            o.distance_to_reference
+                .map_or("-".to_string(), |d| format!("{d:.3e}")),
+            o.kkt_residual,
+            human_time(seconds(f)),
+        ));
+    }
+    if let Some((_, o)) = runs.first() {
+        out.push_str(&format!(
+            "\nreference: {} (distance is relative, max_j |w_j − r_j| / max_j |r_j|)\n",
+            o.reference_kind.as_str()
+        ));
+    }
+    for (name, o) in runs {
+        for w in &o.warnings {
+            out.push_str(&format!("warning: {name}: {}\n", w.message));
+        }
+    }
+    out
+}
