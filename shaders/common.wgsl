@@ -1,26 +1,21 @@
-// common.wgsl — bindings and types shared by every descent kernel.
+// common.wgsl — types and constants shared by every descent kernel.
 //
-// Not a standalone module: src/gpu/kernels.rs prepends a generated prelude that defines
-//   alias scalar = f32 | f64;   const P: u32 (features);   const LIMIT: scalar (blow-up bound);
-//   const GROWTH2: scalar (divergence: ‖∇J‖² may not exceed GROWTH2 × its value at epoch 1)
-// and appends one loss file (loss_*.wgsl: `loss_err`, `loss_value`) and one penalty file
-// (penalty_*.wgsl: `PROX`, `penalty_grad`, `penalty_prox`, `penalty_value`): the model.
+// Not a standalone module: `shader_source` in src/gpu/kernels.rs assembles each build as
+//   a generated prelude: alias scalar = f32 | f64;  const P: u32 (features);
+//     const LIMIT: scalar (blow-up bound);  const GROWTH2: scalar (divergence: ‖∇J‖² may not
+//     exceed GROWTH2 × its value at epoch 1);  const WG: u32 (invocations per workgroup);
+//     const COEF_LEN: u32 (scalars in `coef`);  and the group-0 binding declarations,
+//   this file,
+//   the model: math_f32/math_f64.wgsl (logistic only), one loss file (loss_*.wgsl:
+//     `loss_err`, `loss_value`) and one penalty file (penalty_*.wgsl: `PROX`,
+//     `penalty_grad`, `penalty_prox`, `penalty_value`),
+//   error.wgsl, one reduction (reduce_tree/reduce_subgroup.wgsl), update.wgsl, kernels.wgsl.
 //
-// Bindings (group 0), identical for every entry point:
-//   0 x        : array<scalar>  read        n×P features, row-major
-//   1 d        : array<scalar>  read        n targets
-//   2 coef     : array<scalar>  read        [mu, c/n, tol², 1/n, α(1−ρ), mu·αρ, αρ, 0]: the step, the
-//                                          loss's gradient scale (c = 2 squared, 1 logistic), the
-//                                          tolerance, the mean, and the penalty's constants
-//   3 weights  : array<scalar>  read_write  [w0, w1..wP, g0]  (starts at zero); g0 = ‖∇J‖² of
-//                                          the first epoch, the divergence test's yardstick
-//   4 partials : array<scalar>  read_write  per-workgroup sums, K per group
-//   5 loss     : array<scalar>  read_write  J of each epoch (when params.record_loss), a ring
-//                                          of params.loss_ring entries read back per chunk
-//   6 status   : Status         read_write  epoch counter and stop flags
-//   7 params   : Params         uniform
+// Bindings (group 0), identical for every entry point: x, d, coef (read), weights, partials,
+// loss, status (read_write), params (uniform). They are declared from the one table of them,
+// `BINDINGS` in src/gpu/kernels.rs, which also builds the bind group layout and the bind
+// group: see there for what each holds.
 
-const WG: u32 = 256u;
 const P1: u32 = P + 1u;   // weights incl. intercept
 const K: u32 = P + 2u;    // sums per epoch: Σerr, Σerr·x_j (P of them), Σℓ
 const G0: u32 = P1;       // slot of g0 in `weights`
@@ -48,15 +43,6 @@ struct Status {
     diverged_at: u32,  // 1-based epoch whose update blew up, 0 if none
     converged: u32,
 }
-
-@group(0) @binding(0) var<storage, read> x: array<scalar>;
-@group(0) @binding(1) var<storage, read> d: array<scalar>;
-@group(0) @binding(2) var<storage, read> coef: array<scalar, 8>;
-@group(0) @binding(3) var<storage, read_write> weights: array<scalar>;
-@group(0) @binding(4) var<storage, read_write> partials: array<scalar>;
-@group(0) @binding(5) var<storage, read_write> loss: array<scalar>;
-@group(0) @binding(6) var<storage, read_write> status: Status;
-@group(0) @binding(7) var<uniform> params: Params;
 
 // Which invocation this is; subgroup fields are zero when subgroups are unavailable.
 struct Lane {

@@ -1,24 +1,15 @@
-//! Every shader variant parses and validates with naga, without any GPU: catches WGSL
-//! mistakes on machines where the GPU tests cannot run.
+//! Every shader variant parses, validates and translates with naga, without any GPU: catches
+//! WGSL mistakes, and constructs a backend's shader compiler would reject, on machines where
+//! the GPU tests cannot run (or run on one backend only).
 
-use descent::gpu::kernels::{shader_source, ShaderSpec};
+use descent::gpu::kernels::{shader_source, Access, ShaderSpec, BINDINGS, COEF_LEN};
 use descent::gpu::Reduction;
+use naga::valid::{Capabilities, ModuleInfo, ShaderStages, SubgroupOperationSet, ValidationFlags};
 
 #[test]
 fn every_variant_validates() {
     for spec in ShaderSpec::variants(&[1, 2, 16, 64]) {
-        let src = shader_source(spec);
-        let module = naga::front::wgsl::parse_str(&src)
-            .unwrap_or_else(|e| panic!("{spec:?}: {}", e.emit_to_string(&src)));
-        let mut caps = naga::valid::Capabilities::FLOAT64;
-        if spec.reduction == Reduction::Subgroup {
-            caps |= naga::valid::Capabilities::SUBGROUP;
-        }
-        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
-            .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
-            .subgroup_operations(naga::valid::SubgroupOperationSet::all())
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{spec:?}: {e:?}"));
+        module_of(spec);
     }
 }
 
@@ -97,5 +88,379 @@ fn wgsl_structs_match_their_rust_mirrors() {
             .map(|m| (m.name.as_deref().unwrap(), m.offset as usize))
             .collect();
         assert_eq!(wgsl, fields, "{name}: members and offsets");
+    }
+}
+
+/// The capabilities a variant needs: FLOAT64 for f64, SUBGROUP for the subgroup reduction.
+fn needs(spec: ShaderSpec) -> Capabilities {
+    let mut caps = Capabilities::empty();
+    if spec.f64 {
+        caps |= Capabilities::FLOAT64;
+    }
+    if spec.reduction == Reduction::Subgroup {
+        caps |= Capabilities::SUBGROUP;
+    }
+    caps
+}
+
+/// Parse and validate with exactly the capabilities the variant needs.
+fn module_of(spec: ShaderSpec) -> (naga::Module, ModuleInfo) {
+    let src = shader_source(spec);
+    let module = naga::front::wgsl::parse_str(&src)
+        .unwrap_or_else(|e| panic!("{spec:?}: {}", e.emit_to_string(&src)));
+    let info = naga::valid::Validator::new(ValidationFlags::all(), needs(spec))
+        .subgroup_stages(ShaderStages::COMPUTE)
+        .subgroup_operations(SubgroupOperationSet::all())
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{spec:?}: {e:?}"));
+    (module, info)
+}
+
+const ENTRY_POINTS: [&str; 3] = ["resident", "partials_pass", "update_pass"];
+
+/// Every variant through naga's four writers, as wgpu's backends use them: SPIR-V
+/// (Vulkan), MSL (Metal), HLSL (DX12) and GLSL ES 3.10 (GL/GLES, the oldest with compute
+/// shaders). A variant is skipped on a target only where the target cannot express it, and
+/// each skip is checked too, so a skip cannot hide a variant that stopped translating:
+///
+/// - MSL, f64: Metal has no double. naga's MSL capability table lacks FLOAT64, so an f64
+///   module fails validation for MSL (see `f64_is_refused_where_targets_lack_it`); forced
+///   past validation, naga 30's MSL writer panics ("Unsupported scalar kind ... width: 8").
+/// - GLSL ES, f64: GLSL ES has no double; naga's GLSL writer returns MissingFeatures
+///   (DOUBLE_TYPE), checked below.
+///
+/// HLSL takes f64 (`double`): all 128 variants translate. wgpu 30 offers SHADER_F64 on
+/// Vulkan alone, though, so the f64 HLSL is checked here only, never compiled by a D3D12
+/// driver.
+///
+/// Subgroup variants translate everywhere: naga's SPIR-V (1.3), MSL (simd_sum, MSL 2.1),
+/// HLSL (Wave intrinsics, shader model 6.0) and GLSL writers (the GL_KHR_shader_subgroup
+/// extensions, which GLSL ES 3.10 allows) all have SUBGROUP. wgpu's GL backend never offers
+/// Features::SUBGROUP, so on GL only the tree variants ever run.
+///
+/// naga's writers check what naga can express, not what the drivers' compilers accept, so
+/// the SPIR-V goes to spirv-val and the GLSL to glslangValidator where they are installed
+/// (scripts/test installs them); `f64_variants_use_only_portable_math` covers the commonest
+/// such mistake without them.
+#[test]
+fn every_variant_translates_to_every_backend_language() {
+    use naga::back::{glsl, hlsl, msl, spv};
+    let mut counts = [0usize; 4];
+    let dir = tempfile::tempdir().unwrap();
+    let (mut spirv_files, mut glsl_files) = (Vec::new(), Vec::new());
+    for spec in ShaderSpec::variants(&[1, 2, 16, 64]) {
+        let (module, info) = module_of(spec);
+        let what = |target: &str, e: &dyn std::fmt::Debug| format!("{spec:?} → {target}: {e:?}");
+
+        // SPIR-V 1.3: the first version with subgroup operations (wgpu picks ≥ 1.3 on
+        // Vulkan ≥ 1.1).
+        assert!(spv::supported_capabilities().contains(needs(spec)));
+        let options = spv::Options {
+            lang_version: (1, 3),
+            ..Default::default()
+        };
+        let words = spv::write_vec(&module, &info, &options, None)
+            .unwrap_or_else(|e| panic!("{}", what("SPIR-V", &e)));
+        assert_eq!(words.first(), Some(&0x0723_0203), "{spec:?}: SPIR-V magic");
+        let file = dir.path().join(format!("{}.spv", counts[0]));
+        std::fs::write(&file, bytemuck_words(&words)).unwrap();
+        spirv_files.push((spec, file));
+        counts[0] += 1;
+
+        if msl::supported_capabilities().contains(needs(spec)) {
+            assert!(!spec.f64, "{spec:?}: naga's MSL writer now takes f64");
+            let options = msl::Options {
+                lang_version: (2, 1),
+                ..Default::default()
+            };
+            let (text, tr) =
+                msl::write_string(&module, &info, &options, &msl::PipelineOptions::default())
+                    .unwrap_or_else(|e| panic!("{}", what("MSL", &e)));
+            for (name, ep) in ENTRY_POINTS.iter().zip(&tr.entry_point_names) {
+                let ep = ep.as_ref().unwrap_or_else(|e| panic!("{}", what(name, e)));
+                assert!(
+                    text.contains(&format!("kernel void {ep}(")),
+                    "{spec:?}: {name}"
+                );
+            }
+            counts[1] += 1;
+        } else {
+            assert!(spec.f64, "{spec:?}: skipped on MSL");
+        }
+
+        assert!(hlsl::supported_capabilities().contains(needs(spec)));
+        let options = hlsl::Options {
+            shader_model: hlsl::ShaderModel::V6_0,
+            ..Default::default()
+        };
+        let mut text = String::new();
+        hlsl::Writer::new(&mut text, &options, &hlsl::PipelineOptions::default())
+            .write(&module, &info, None)
+            .unwrap_or_else(|e| panic!("{}", what("HLSL", &e)));
+        for name in ENTRY_POINTS {
+            assert!(
+                text.contains(&format!("void {name}(")),
+                "{spec:?}: HLSL {name}"
+            );
+        }
+        if spec.f64 {
+            assert!(text.contains("double"), "{spec:?}: HLSL without double");
+        }
+        counts[2] += 1;
+
+        // GLSL takes one entry point per translation.
+        for name in ENTRY_POINTS {
+            let options = glsl::Options {
+                version: glsl::Version::new_gles(310),
+                ..Default::default()
+            };
+            let pipeline = glsl::PipelineOptions {
+                shader_stage: naga::ShaderStage::Compute,
+                entry_point: name.to_string(),
+                multiview: None,
+            };
+            let mut text = String::new();
+            let written = glsl::Writer::new(
+                &mut text,
+                &module,
+                &info,
+                &options,
+                &pipeline,
+                naga::proc::BoundsCheckPolicies::default(),
+            )
+            .and_then(|mut w| w.write());
+            match written {
+                Ok(_) => {
+                    assert!(!spec.f64, "{spec:?}: GLSL ES now takes f64");
+                    assert!(text.starts_with("#version 310 es"), "{spec:?}: {name}");
+                    // glslangValidator takes the stage from the extension.
+                    let file = dir.path().join(format!("{}.comp", counts[3]));
+                    std::fs::write(&file, text).unwrap();
+                    glsl_files.push((spec, name, file));
+                    counts[3] += 1;
+                }
+                Err(glsl::Error::MissingFeatures(_)) if spec.f64 => {} // no double in GLSL ES
+                Err(e) => panic!("{}", what(&format!("GLSL ES 3.10 {name}"), &e)),
+            }
+        }
+    }
+    // 128 variants: all to SPIR-V and HLSL, the 64 f32 ones to MSL and (× 3 entry points)
+    // GLSL ES.
+    assert_eq!(counts, [128, 64, 128, 64 * 3]);
+
+    // Khronos' own validators, where installed: naga writes e.g. GLSL.std.450 Exp on a
+    // double without complaint, spirv-val rejects it.
+    if let Some(val) = shader_tool("spirv-val", "spirv-tools") {
+        for (spec, file) in &spirv_files {
+            let out = std::process::Command::new(&val)
+                .args(["--target-env", "vulkan1.1"])
+                .arg(file)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{spec:?}: spirv-val rejects naga's SPIR-V: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    if let Some(glslang) = shader_tool("glslangValidator", "glslang-tools") {
+        // One run over every file; each is compiled on its own (no linking without -l).
+        let out = std::process::Command::new(&glslang)
+            .args(glsl_files.iter().map(|(_, _, f)| f))
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let failed: Vec<_> = glsl_files
+                .iter()
+                .filter(|(_, _, f)| {
+                    let name = f.to_string_lossy();
+                    text.lines()
+                        .skip_while(|l| *l != name)
+                        .nth(1)
+                        .is_some_and(|l| l.starts_with("ERROR"))
+                })
+                .map(|(spec, name, _)| format!("{spec:?} {name}"))
+                .collect();
+            panic!("glslangValidator rejects naga's GLSL ES 3.10 for {failed:#?}:\n{text}");
+        }
+    }
+}
+
+/// SPIR-V words as the bytes of a .spv file (little-endian, as spirv-val reads them).
+fn bytemuck_words(words: &[u32]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// An external shader validator, if installed. Missing is a skip, said on stderr, unless
+/// DESCENT_REQUIRE_SHADER_TOOLS is set (scripts/test sets it after installing them), where
+/// it fails.
+fn shader_tool(name: &str, package: &str) -> Option<std::path::PathBuf> {
+    let found = std::process::Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Some(name.into());
+    }
+    assert!(
+        std::env::var_os("DESCENT_REQUIRE_SHADER_TOOLS").is_none(),
+        "{name} not found but DESCENT_REQUIRE_SHADER_TOOLS is set (apt-get install {package})"
+    );
+    eprintln!(
+        "SKIPPED: {name} not found: naga's output is not checked by it (apt-get install {package})"
+    );
+    None
+}
+
+/// Math built-ins allowed on f64. GLSL.std.450 (SPIR-V) defines Exp, Log, Pow and the
+/// trigonometric functions for 16- and 32-bit floats only, HLSL has no double overloads of
+/// them (nor of sqrt, floor, ...) and Metal has no double at all; naga writes them anyway.
+/// abs, min, max and clamp have double forms in both. Anything else on f64 must be built
+/// from + − × ÷ (as shaders/math_f64.wgsl does), or be added here once SPIR-V and HLSL
+/// both have it for doubles.
+const F64_MATH: [naga::MathFunction; 4] = [
+    naga::MathFunction::Abs,
+    naga::MathFunction::Min,
+    naga::MathFunction::Max,
+    naga::MathFunction::Clamp,
+];
+
+/// No f64 variant calls a math built-in outside [`F64_MATH`] on an f64 value: naga
+/// validates and translates such a call, but the drivers' compilers reject it.
+#[test]
+fn f64_variants_use_only_portable_math() {
+    for spec in ShaderSpec::variants(&[1, 3]).into_iter().filter(|s| s.f64) {
+        let (module, info) = module_of(spec);
+        let functions = module.functions.iter().map(|(h, f)| (f, &info[h])).chain(
+            module
+                .entry_points
+                .iter()
+                .enumerate()
+                .map(|(i, ep)| (&ep.function, info.get_entry_point(i))),
+        );
+        for (function, finfo) in functions {
+            for (h, expr) in function.expressions.iter() {
+                let naga::Expression::Math { fun, arg, .. } = *expr else {
+                    continue;
+                };
+                let ty = finfo[arg].ty.inner_with(&module.types);
+                if ty.scalar() == Some(naga::Scalar::F64) {
+                    assert!(
+                        F64_MATH.contains(&fun),
+                        "{spec:?}: {fun:?} on f64 in {} ({h:?}): no double form on \
+                         Vulkan (GLSL.std.450) or HLSL",
+                        function.name.as_deref().unwrap_or("?")
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The f64 skips above are the targets' own limits, not ours: naga's MSL capability table
+/// has no FLOAT64 (validating an f64 variant for MSL fails), and its GLSL writer refuses
+/// doubles for GLSL ES.
+#[test]
+fn f64_is_refused_where_targets_lack_it() {
+    let spec = ShaderSpec::least_squares(2, true, Reduction::Tree);
+    let src = shader_source(spec);
+    let module = naga::front::wgsl::parse_str(&src).unwrap();
+    let msl_caps = naga::back::msl::supported_capabilities();
+    assert!(!msl_caps.contains(Capabilities::FLOAT64));
+    assert!(
+        naga::valid::Validator::new(ValidationFlags::all(), msl_caps)
+            .validate(&module)
+            .is_err(),
+        "an f64 module validates under MSL's capabilities"
+    );
+    let (module, info) = module_of(spec);
+    let options = naga::back::glsl::Options {
+        version: naga::back::glsl::Version::new_gles(310),
+        ..Default::default()
+    };
+    let pipeline = naga::back::glsl::PipelineOptions {
+        shader_stage: naga::ShaderStage::Compute,
+        entry_point: "resident".into(),
+        multiview: None,
+    };
+    let mut text = String::new();
+    let err = naga::back::glsl::Writer::new(
+        &mut text,
+        &module,
+        &info,
+        &options,
+        &pipeline,
+        naga::proc::BoundsCheckPolicies::default(),
+    )
+    .and_then(|mut w| w.write())
+    .expect_err("GLSL ES has no double");
+    assert!(
+        matches!(err, naga::back::glsl::Error::MissingFeatures(_)),
+        "{err:?}"
+    );
+}
+
+/// The generated binding declarations are the table: naga's module has exactly one global
+/// per BINDINGS entry, at group 0 and the entry's binding, with its name, address space
+/// and access, and the store type the entry names.
+#[test]
+fn binding_declarations_match_the_table() {
+    use naga::{AddressSpace, ArraySize, StorageAccess, TypeInner};
+    for spec in [
+        ShaderSpec::least_squares(3, false, Reduction::Tree),
+        ShaderSpec::least_squares(3, true, Reduction::Subgroup),
+    ] {
+        let (module, _) = module_of(spec);
+        let scalar_width = if spec.f64 { 8 } else { 4 };
+        let bound: Vec<_> = module
+            .global_variables
+            .iter()
+            .filter_map(|(_, g)| g.binding.as_ref().map(|b| (b, g)))
+            .collect();
+        assert_eq!(bound.len(), BINDINGS.len(), "{spec:?}: bound globals");
+        for (i, b) in BINDINGS.iter().enumerate() {
+            let (rb, g) = bound
+                .iter()
+                .find(|(_, g)| g.name.as_deref() == Some(b.name))
+                .unwrap_or_else(|| panic!("{spec:?}: no global {}", b.name));
+            assert_eq!((rb.group, rb.binding), (0, i as u32), "{}", b.name);
+            assert_eq!(b.slot.index(), i as u32, "{}", b.name);
+            let space = match b.access {
+                Access::Read => AddressSpace::Storage {
+                    access: StorageAccess::LOAD,
+                },
+                Access::ReadWrite => AddressSpace::Storage {
+                    access: StorageAccess::LOAD | StorageAccess::STORE,
+                },
+                Access::Uniform => AddressSpace::Uniform,
+            };
+            assert_eq!(g.space, space, "{}", b.name);
+            let ty = &module.types[g.ty];
+            match b.ty {
+                "Status" | "Params" => assert_eq!(ty.name.as_deref(), Some(b.ty), "{}", b.name),
+                array => {
+                    let TypeInner::Array { base, size, .. } = ty.inner else {
+                        panic!("{}: {:?} is not an array", b.name, ty.inner)
+                    };
+                    assert_eq!(
+                        module.types[base].inner,
+                        TypeInner::Scalar(naga::Scalar::float(scalar_width)),
+                        "{}",
+                        b.name
+                    );
+                    let want = match array {
+                        "array<scalar>" => ArraySize::Dynamic,
+                        "array<scalar, COEF_LEN>" => {
+                            ArraySize::Constant((COEF_LEN as u32).try_into().unwrap())
+                        }
+                        other => panic!("{}: a type this test does not know: {other}", b.name),
+                    };
+                    assert_eq!(size, want, "{}", b.name);
+                }
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! diverged). Memory and encoding time follow the epochs actually run, never `--epochs`.
 
 use super::context::{scoped, GpuContext};
-use super::kernels::{coef_values, Kernels, Params, Reduction, Status};
+use super::kernels::{coef_values, Kernels, Params, Reduction, Slot, Status, BINDINGS};
 use super::plan::{check_limits, plan, scalar_size, KernelChoice, Plan};
 use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
@@ -266,19 +266,24 @@ impl GpuProblem {
                 );
                 (set, resolve)
             });
-            let entries: Vec<wgpu::BindGroupEntry> =
-                [&x, &d, &coef, &weights, &partials, &loss, &status, &params]
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| wgpu::BindGroupEntry {
-                        binding: i as u32,
-                        resource: b.as_entire_binding(),
-                    })
-                    .collect();
+            // Each buffer by its slot (binding number) in BINDINGS, so order cannot drift.
+            let buffer_for = |slot: Slot| match slot {
+                Slot::X => &x,
+                Slot::D => &d,
+                Slot::Coef => &coef,
+                Slot::Weights => &weights,
+                Slot::Partials => &partials,
+                Slot::Loss => &loss,
+                Slot::Status => &status,
+                Slot::Params => &params,
+            };
             let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("descent"),
                 layout: &kernels.layout,
-                entries: &entries,
+                entries: &BINDINGS.map(|b| wgpu::BindGroupEntry {
+                    binding: b.slot.index(),
+                    resource: buffer_for(b.slot).as_entire_binding(),
+                }),
             });
             (
                 bind_group, weights, partials, loss, status, staging, timestamps,

@@ -1,11 +1,12 @@
 //! WGSL assembly and pipelines. One source set in shaders/ serves f32 and f64, any feature
 //! count and both reduction flavours: a short generated prelude fixes the scalar type, P,
-//! the blow-up bound; the reduction file and entry-point arguments pick the reduction.
+//! the bounds and sizes, and declares the bindings (from [`BINDINGS`]); the reduction file
+//! and entry-point arguments pick the reduction.
 
 use crate::model::{Loss, PenaltyKind};
 use bytemuck::{Pod, Zeroable};
 
-/// Invocations per workgroup. Keep in sync with `WG` in shaders/common.wgsl.
+/// Invocations per workgroup (the WGSL's `WG`, written into the prelude from here).
 pub const WG: u32 = 256;
 
 /// Loop passes one invocation may make per dispatch. Mesa's llvmpipe silently ends an
@@ -96,8 +97,166 @@ impl ShaderSpec {
     }
 }
 
-/// Scalars in the `coef` buffer. Keep in sync with `coef` in shaders/common.wgsl.
+/// Scalars in the `coef` buffer (the WGSL's `COEF_LEN`, written into the prelude from here).
 pub const COEF_LEN: usize = 8;
+
+/// The buffers bound to group 0, one per binding number (the discriminant). Every entry
+/// point sees the same bindings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Slot {
+    X = 0,
+    D = 1,
+    Coef = 2,
+    Weights = 3,
+    Partials = 4,
+    Loss = 5,
+    Status = 6,
+    Params = 7,
+}
+
+impl Slot {
+    /// The `@binding` number.
+    pub const fn index(self) -> u32 {
+        self as u32
+    }
+}
+
+/// How a binding is accessed by the shaders (its WGSL address space and wgpu binding type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// `var<storage, read>`: a read-only storage buffer.
+    Read,
+    /// `var<storage, read_write>`.
+    ReadWrite,
+    /// `var<uniform>`.
+    Uniform,
+}
+
+impl Access {
+    /// The address space between `var<` and `>`.
+    pub const fn wgsl(self) -> &'static str {
+        match self {
+            Access::Read => "storage, read",
+            Access::ReadWrite => "storage, read_write",
+            Access::Uniform => "uniform",
+        }
+    }
+
+    /// The matching wgpu buffer binding type.
+    pub const fn buffer_type(self) -> wgpu::BufferBindingType {
+        match self {
+            Access::Read => wgpu::BufferBindingType::Storage { read_only: true },
+            Access::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
+            Access::Uniform => wgpu::BufferBindingType::Uniform,
+        }
+    }
+}
+
+/// One binding of group 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding {
+    pub slot: Slot,
+    /// The WGSL variable's name.
+    pub name: &'static str,
+    /// The WGSL store type (`scalar`, `COEF_LEN`, `Status`, `Params` are the shaders' own).
+    pub ty: &'static str,
+    pub access: Access,
+    /// What the buffer holds (written next to the generated declaration).
+    pub doc: &'static str,
+}
+
+/// The one list of the kernels' bindings: `shader_source` declares them in WGSL from it,
+/// [`Kernels::new`] builds the bind group layout from it, and the dispatcher binds each
+/// buffer by its [`Slot`]. Entry `i` is binding `i` (checked at compile time below).
+pub const BINDINGS: [Binding; 8] = [
+    Binding {
+        slot: Slot::X,
+        name: "x",
+        ty: "array<scalar>",
+        access: Access::Read,
+        doc: "n×P features, row-major",
+    },
+    Binding {
+        slot: Slot::D,
+        name: "d",
+        ty: "array<scalar>",
+        access: Access::Read,
+        doc: "n targets",
+    },
+    Binding {
+        slot: Slot::Coef,
+        name: "coef",
+        ty: "array<scalar, COEF_LEN>",
+        access: Access::Read,
+        doc: "[mu, c/n, tol², 1/n, α(1−ρ), mu·αρ, αρ, 0]: the step, the loss's gradient scale \
+              (c = 2 squared, 1 logistic), the tolerance, the mean, the penalty's constants",
+    },
+    Binding {
+        slot: Slot::Weights,
+        name: "weights",
+        ty: "array<scalar>",
+        access: Access::ReadWrite,
+        doc: "[w0, w1..wP, g0] (starts at zero); g0 = ‖∇J‖² of the first epoch, the \
+              divergence test's yardstick",
+    },
+    Binding {
+        slot: Slot::Partials,
+        name: "partials",
+        ty: "array<scalar>",
+        access: Access::ReadWrite,
+        doc: "per-workgroup sums, K per group",
+    },
+    Binding {
+        slot: Slot::Loss,
+        name: "loss",
+        ty: "array<scalar>",
+        access: Access::ReadWrite,
+        doc: "J of each epoch (when params.record_loss), a ring of params.loss_ring entries \
+              read back per chunk",
+    },
+    Binding {
+        slot: Slot::Status,
+        name: "status",
+        ty: "Status",
+        access: Access::ReadWrite,
+        doc: "epoch counter and stop flags",
+    },
+    Binding {
+        slot: Slot::Params,
+        name: "params",
+        ty: "Params",
+        access: Access::Uniform,
+        doc: "the run's sizes and switches",
+    },
+];
+
+const _: () = {
+    let mut i = 0;
+    while i < BINDINGS.len() {
+        assert!(
+            BINDINGS[i].slot.index() as usize == i,
+            "BINDINGS out of slot order"
+        );
+        i += 1;
+    }
+};
+
+/// The WGSL declarations of [`BINDINGS`], one line each.
+pub fn binding_declarations() -> String {
+    let mut out =
+        String::from("// Bindings (group 0), generated from BINDINGS in src/gpu/kernels.rs.\n");
+    for b in &BINDINGS {
+        out.push_str(&format!(
+            "@group(0) @binding({}) var<{}> {}: {};  // {}\n",
+            b.slot.index(),
+            b.access.wgsl(),
+            b.name,
+            b.ty,
+            b.doc
+        ));
+    }
+    out
+}
 
 /// The `coef` buffer's values, in f64 (converted to the working precision on upload):
 /// [mu, c/n, tol², 1/n, α(1−ρ), mu·αρ, αρ, 0]. The CPU twin derives the same constants
@@ -162,10 +321,12 @@ pub fn shader_source(spec: ShaderSpec) -> String {
     // subgroup builtins whenever the device has Features::SUBGROUP.
     src.push_str(&format!(
         "alias scalar = {scalar};\nconst P: u32 = {}u;\nconst LIMIT: scalar = scalar({limit});\n\
-         const GROWTH2: scalar = scalar({:?});\n",
+         const GROWTH2: scalar = scalar({:?});\nconst WG: u32 = {WG}u;\n\
+         const COEF_LEN: u32 = {COEF_LEN}u;\n",
         spec.p,
         crate::config::GRADIENT_GROWTH_LIMIT
     ));
+    src.push_str(&binding_declarations());
     let (reduce, args, init) = match spec.reduction {
         Reduction::Tree => (REDUCE_TREE, "", "let lane = Lane(lid, 0u, 0u, 0u);"),
         Reduction::Subgroup => (
@@ -229,19 +390,6 @@ pub struct Kernels {
     pub update: wgpu::ComputePipeline,
 }
 
-fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
 impl Kernels {
     /// Compile the module and its three pipelines (errors surface through error scopes).
     pub fn new(device: &wgpu::Device, spec: ShaderSpec) -> Kernels {
@@ -251,25 +399,16 @@ impl Kernels {
         });
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("descent bindings"),
-            entries: &[
-                storage(0, true),
-                storage(1, true),
-                storage(2, true),
-                storage(3, false),
-                storage(4, false),
-                storage(5, false),
-                storage(6, false),
-                wgpu::BindGroupLayoutEntry {
-                    binding: 7,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
+            entries: &BINDINGS.map(|b| wgpu::BindGroupLayoutEntry {
+                binding: b.slot.index(),
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: b.access.buffer_type(),
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
                 },
-            ],
+                count: None,
+            }),
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("descent layout"),
