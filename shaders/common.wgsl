@@ -31,9 +31,9 @@ struct Params {
     record_loss: u32,
     use_tol: u32,
     loss_ring: u32,            // entries of the loss ring: epoch e is stored at e % loss_ring
+    schedule: u32,             // 0 constant, 1 invscaling, 2 adaptive
+    stall_limit: u32,          // n_iter_no_change (0: none)
     _pad0: u32,                // uniform structs are sized in 16-byte steps
-    _pad1: u32,
-    _pad2: u32,
 }
 
 // Keep in sync with `Status` in src/gpu/kernels.rs.
@@ -42,6 +42,10 @@ struct Status {
     stopped: u32,      // 1 once converged or diverged: later dispatches do nothing
     diverged_at: u32,  // 1-based epoch whose update blew up, 0 if none
     converged: u32,
+    stalled: u32,      // 1 once n_iter_no_change (or the adaptive floor) stopped the run
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 // Which invocation this is; subgroup fields are zero when subgroups are unavailable.

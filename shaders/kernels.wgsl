@@ -33,6 +33,7 @@ fn resident(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
     let count = min(params.epochs_per_dispatch, params.epochs - min(first, params.epochs));
     var w = load_weights();
     var g0 = weights[G0];
+    var st = load_state();
     var done = 0u;
     for (var e = 0u; e < count; e++) {
         var acc: array<scalar, K>;
@@ -44,9 +45,9 @@ fn resident(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
             sums[k] = wg_sum(acc[k], lane);
         }
         if lid == 0u {
-            wg_flag = apply_update(&w, &g0, sums, first + e, lid);
+            wg_flag = apply_update(&w, &g0, &st, sums, first + e, lid);
         } else {
-            apply_update(&w, &g0, sums, first + e, lid);
+            apply_update(&w, &g0, &st, sums, first + e, lid);
         }
         done = e + 1u;
         if workgroupUniformLoad(&wg_flag) != 0u {
@@ -58,6 +59,7 @@ fn resident(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
             weights[j] = w[j];
         }
         weights[G0] = g0;
+        store_state(st);
         status.epoch = first + done;
     }
 }
@@ -104,12 +106,14 @@ fn update_pass(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
     }
     var w = load_weights();
     var g0 = weights[G0];
-    apply_update(&w, &g0, sums, epoch, lid);
+    var st = load_state();
+    apply_update(&w, &g0, &st, sums, epoch, lid);
     if lid == 0u {
         for (var j = 0u; j < P1; j++) {
             weights[j] = w[j];
         }
         weights[G0] = g0;
+        store_state(st);
         status.epoch = epoch + 1u;
     }
 }

@@ -1,4 +1,4 @@
-// math_f32.wgsl — the transcendental helpers of the losses, f32: the built-ins do.
+// math_f32.wgsl — the transcendental helpers of the losses and schedules, f32: the built-ins do.
 
 // e^x for x ≤ 0.
 fn exp_neg(x: f32) -> f32 {
@@ -13,4 +13,14 @@ fn log1p_unit(t: f32) -> f32 {
         return t;
     }
     return log(u) * t / (u - 1.0);
+}
+
+// ln(k) for an integer k ≥ 1 (the invscaling schedule's (epoch + 1)^−p).
+fn ln_u32(k: u32) -> f32 {
+    return log(f32(k));
+}
+
+// √x.
+fn sqrt_s(x: f32) -> f32 {
+    return sqrt(x);
 }

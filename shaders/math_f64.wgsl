@@ -1,4 +1,4 @@
-// math_f64.wgsl — the transcendental helpers of the losses in f64. exp and log have no f64
+// math_f64.wgsl — the transcendental helpers of the losses and schedules in f64. exp and log have no f64
 // overload on Vulkan (GLSL.std.450), HLSL or Metal, so they are built from + − × ÷ alone,
 // unrolled (no loops, so nothing counts against llvmpipe's loop-pass limit). Accurate to a
 // few ulps, which the f64 CPU twin (std's exp / ln_1p) is compared against.
@@ -64,4 +64,35 @@ fn log1p_unit(t: f64) -> f64 {
     q = f64(1.0) / f64(3.0) + u * q;
     q = f64(1.0) + u * q;
     return f64(2.0) * s * q;
+}
+
+// ln(k) for an integer k ≥ 1 (the invscaling schedule's (epoch + 1)^−p): k = 2^e·m with
+// m in [1, 2) exactly (e from the leading zeros), ln k = e·ln 2 + log1p(m − 1).
+fn ln_u32(k: u32) -> f64 {
+    let e = 31u - countLeadingZeros(k);
+    let m = f64(k) / f64(1u << e);
+    return f64(e) * f64(0.6931471805599453) + log1p_unit(m - f64(1.0));
+}
+
+// √x for x ≥ 0 in f64 (no f64 sqrt on Vulkan's GLSL.std.450 or HLSL either): scaled by even
+// powers of two into f32's range, an f32 square root as the seed (24 bits), two Newton
+// steps (48, then beyond f64's 53), scaled back by the exact half powers.
+fn sqrt_s(x: f64) -> f64 {
+    if x == f64(0.0) {
+        return f64(0.0);
+    }
+    var s = x;
+    var f = f64(1.0);
+    if s > f64(1.3407807929942597e+154) { s *= f64(7.458340731200207e-155); f *= f64(1.157920892373162e+77); }
+    if s > f64(1.157920892373162e+77) { s *= f64(8.636168555094445e-78); f *= f64(3.402823669209385e+38); }
+    if s > f64(3.402823669209385e+38) { s *= f64(2.938735877055719e-39); f *= f64(1.8446744073709552e+19); }
+    if s > f64(1.8446744073709552e+19) { s *= f64(5.421010862427522e-20); f *= f64(4294967296.0); }
+    if s < f64(7.458340731200207e-155) { s *= f64(1.3407807929942597e+154); f *= f64(8.636168555094445e-78); }
+    if s < f64(8.636168555094445e-78) { s *= f64(1.157920892373162e+77); f *= f64(2.938735877055719e-39); }
+    if s < f64(2.938735877055719e-39) { s *= f64(3.402823669209385e+38); f *= f64(5.421010862427522e-20); }
+    if s < f64(5.421010862427522e-20) { s *= f64(1.8446744073709552e+19); f *= f64(2.3283064365386963e-10); }
+    var r = f64(sqrt(f32(s)));
+    r = f64(0.5) * (r + s / r);
+    r = f64(0.5) * (r + s / r);
+    return r * f;
 }

@@ -1,4 +1,4 @@
-// penalty_l1.wgsl — α·|w| as a proximal step: soft-thresholding by coef[5] = mu·α after each
+// penalty_l1.wgsl — α·|w| as a proximal step: soft-thresholding by `thr` (mu·α; coef[5] for a constant step) after each
 // gradient step, so exact zeros appear. CPU twin: src/model/penalty/l1.rs.
 
 const PROX: bool = true;
@@ -7,8 +7,8 @@ fn penalty_grad(w: scalar) -> scalar {
     return scalar(0.0);
 }
 
-fn penalty_prox(w: scalar) -> scalar {
-    return soft_threshold(w, coef[5]);
+fn penalty_prox(w: scalar, thr: scalar) -> scalar {
+    return soft_threshold(w, thr);
 }
 
 fn penalty_value(w: scalar) -> scalar {

@@ -6,7 +6,7 @@ fn penalty_grad(w: scalar) -> scalar {
     return coef[4] * w;
 }
 
-fn penalty_prox(w: scalar) -> scalar {
+fn penalty_prox(w: scalar, thr: scalar) -> scalar {
     return w;
 }
 

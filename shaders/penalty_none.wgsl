@@ -7,7 +7,7 @@ fn penalty_grad(w: scalar) -> scalar {
     return scalar(0.0);
 }
 
-fn penalty_prox(w: scalar) -> scalar {
+fn penalty_prox(w: scalar, thr: scalar) -> scalar {
     return w;
 }
 

@@ -1,38 +1,111 @@
-// update.wgsl — the update step for the model's loss and penalty: g = coef[1]·sums − the
-// penalty's gradient (never on the intercept), w += mu·g, then the penalty's proximal step;
-// the epoch's objective J into the loss history; the stop rules (divergence; the step's
-// gradient-mapping norm ‖(w_new − w_old)/mu‖ — the gradient itself without a proximal step —
-// below tol). `sums` is [Σerr, Σerr·x_1..P, Σℓ]. Returns 1 when the run must stop after this
-// epoch. Only invocation 0 writes to memory; every invocation gets the same new weights.
+// update.wgsl — the update step for the model (loss, penalty) and the optimizer: the epoch's
+// step size from the schedule; the descent direction g = coef[1]·sums − the penalty's
+// gradient (never on the intercept); the optimizer's step (optimizer_*.wgsl), with the
+// penalty's proximal step inside it; the epoch's objective J into the loss history; the stop
+// rules. `sums` is [Σerr, Σerr·x_1..P, Σℓ]. Returns 1 when the run must stop after this
+// epoch. Only invocation 0 writes to memory; every invocation gets the same new state.
 //
-// Divergence: with a step ≤ 2/L, gradient descent on a convex L-smooth objective never lets
-// ‖∇J‖ grow (co-coercivity), so a squared norm above GROWTH2 × the first epoch's is proof of
-// a step too large, caught within a few epochs of the growth instead of at overflow.
-// `g0` holds that first value; the CPU twin is `descend` in src/cpu/mod.rs (same operations
-// in the same order).
+// Stop rules: divergence (weights beyond LIMIT or NaN; for plain gd also ‖∇J‖² above GROWTH2
+// × the first epoch's: with a step ≤ 2/L, gradient descent on a convex L-smooth objective
+// never lets ‖∇J‖ grow (co-coercivity), so growth proves the step too large); `tol` on the
+// norm of the proximal-gradient mapping (prox(w + mu·g) − w)/mu at the point the gradient
+// was taken (the gradient itself without an L1 part); `n_iter_no_change` on J (the adaptive
+// schedule divides the step instead, stopping below its floor). The CPU twin is `descend`
+// in src/cpu/mod.rs (same operations in the same order).
 
-fn apply_update(w: ptr<function, array<scalar, P1>>, g0: ptr<function, scalar>, sums: array<scalar, K>, epoch: u32, lid: u32) -> u32 {
-    let mu = coef[0];
+// Optimizer and schedule state: in registers like the weights, stored after them in
+// `weights` as [w (P1), g0, a (P1), b (P1), t, b1t, b2t, eta, best, stalls].
+struct OptState {
+    a: array<scalar, P1>,
+    b: array<scalar, P1>,
+    t: scalar,
+    b1t: scalar,
+    b2t: scalar,
+    eta: scalar,
+    best: scalar,
+    stalls: scalar,
+}
+
+const ST: u32 = P1 + 1u;  // first state slot in `weights`
+
+fn load_state() -> OptState {
+    var st: OptState;
+    for (var j = 0u; j < P1; j++) {
+        st.a[j] = weights[ST + j];
+        st.b[j] = weights[ST + P1 + j];
+    }
+    let s = ST + 2u * P1;
+    st.t = weights[s];
+    st.b1t = weights[s + 1u];
+    st.b2t = weights[s + 2u];
+    st.eta = weights[s + 3u];
+    st.best = weights[s + 4u];
+    st.stalls = weights[s + 5u];
+    return st;
+}
+
+fn store_state(st: OptState) {
+    for (var j = 0u; j < P1; j++) {
+        weights[ST + j] = st.a[j];
+        weights[ST + P1 + j] = st.b[j];
+    }
+    let s = ST + 2u * P1;
+    weights[s] = st.t;
+    weights[s + 1u] = st.b1t;
+    weights[s + 2u] = st.b2t;
+    weights[s + 3u] = st.eta;
+    weights[s + 4u] = st.best;
+    weights[s + 5u] = st.stalls;
+}
+
+// prox(v) for a feature weight with threshold `thr`, v itself for the intercept.
+fn prox_at(j: u32, v: scalar, thr: scalar) -> scalar {
+    if j > 0u && PROX {
+        return penalty_prox(v, thr);
+    }
+    return v;
+}
+
+// The step of epoch `epoch` (0-based): params.schedule 0 constant, 1 invscaling
+// mu·(epoch + 1)^−power_t, 2 adaptive (st.eta).
+fn step_size(epoch: u32, st: ptr<function, OptState>) -> scalar {
+    if params.schedule == 1u {
+        return coef[0] * exp_neg(-coef[11] * ln_u32(epoch + 1u));
+    }
+    if params.schedule == 2u {
+        return (*st).eta;
+    }
+    return coef[0];
+}
+
+fn apply_update(w: ptr<function, array<scalar, P1>>, g0: ptr<function, scalar>, st: ptr<function, OptState>, sums: array<scalar, K>, epoch: u32, lid: u32) -> u32 {
+    let mu = step_size(epoch, st);
+    // The L1 threshold follows the step: coef[5] = mu·αρ as uploaded, else this epoch's.
+    var thr = coef[5];
+    if params.schedule != 0u {
+        thr = mu * coef[6];
+    }
     let f = coef[1];
+    var g: array<scalar, P1>;
     var g2 = scalar(0.0);
     var reg = scalar(0.0);
-    var blown = false;
     for (var j = 0u; j < P1; j++) {
-        var g = f * sums[j];
-        if j == 0u {
-            (*w)[j] += mu * g;
-        } else {
-            let old = (*w)[j];
-            reg += penalty_value(old);
-            g -= penalty_grad(old);
+        g[j] = f * sums[j];
+        var mapped = g[j];
+        if j > 0u {
+            let wj = (*w)[j];
+            reg += penalty_value(wj);
+            g[j] -= penalty_grad(wj);
+            mapped = g[j];
             if PROX {
-                (*w)[j] = penalty_prox(old + mu * g);
-                g = ((*w)[j] - old) / mu;
-            } else {
-                (*w)[j] += mu * g;
+                mapped = (penalty_prox(wj + mu * g[j], thr) - wj) / mu;
             }
         }
-        g2 += g * g;
+        g2 += mapped * mapped;
+    }
+    optimizer_step(w, &g, mu, thr, st);
+    var blown = false;
+    for (var j = 0u; j < P1; j++) {
         // NaN fails every comparison, so this catches NaN, ±inf and explosions alike.
         blown = blown || !(abs((*w)[j]) <= LIMIT);
     }
@@ -40,11 +113,29 @@ fn apply_update(w: ptr<function, array<scalar, P1>>, g0: ptr<function, scalar>, 
         *g0 = g2;
     }
     // NaN fails the comparison too.
-    blown = blown || !(g2 <= GROWTH2 * *g0);
+    blown = blown || (OPT_MONOTONE && !(g2 <= GROWTH2 * *g0));
     let converged = params.use_tol != 0u && (epoch + 1u) % params.check_every == 0u && g2 < coef[2];
+    let objective = sums[K - 1u] * coef[3] + reg;
+    var stalled = false;
+    if params.stall_limit != 0u {
+        if objective > (*st).best - coef[12] {
+            (*st).stalls += scalar(1.0);
+        } else {
+            (*st).stalls = scalar(0.0);
+        }
+        (*st).best = min((*st).best, objective);
+        if (*st).stalls >= scalar(params.stall_limit) {
+            let adaptive = params.schedule == 2u;
+            if adaptive {
+                (*st).eta = (*st).eta / scalar(5.0);
+                (*st).stalls = scalar(0.0);
+            }
+            stalled = !adaptive || (*st).eta < coef[13];
+        }
+    }
     if lid == 0u {
         if params.record_loss != 0u {
-            loss[epoch % params.loss_ring] = sums[K - 1u] * coef[3] + reg;
+            loss[epoch % params.loss_ring] = objective;
         }
         if blown {
             status.diverged_at = epoch + 1u;
@@ -52,7 +143,10 @@ fn apply_update(w: ptr<function, array<scalar, P1>>, g0: ptr<function, scalar>, 
         } else if converged {
             status.converged = 1u;
             status.stopped = 1u;
+        } else if stalled {
+            status.stalled = 1u;
+            status.stopped = 1u;
         }
     }
-    return select(0u, 1u, blown || converged);
+    return select(0u, 1u, blown || converged || stalled);
 }

@@ -124,7 +124,12 @@ fn n_iter_no_change_stops_on_the_epoch_loss() {
     let k = loss.len();
     for i in k - 3..k {
         let best = loss[..i].iter().cloned().fold(f64::INFINITY, f64::min);
-        assert!(loss[i] > best - 1e-3, "epoch {}: {} vs best {best}", i + 1, loss[i]);
+        assert!(
+            loss[i] > best - 1e-3,
+            "epoch {}: {} vs best {best}",
+            i + 1,
+            loss[i]
+        );
     }
 }
 
@@ -236,7 +241,10 @@ fn compare_puts_every_optimizer_on_one_plot_and_csv() {
     assert_eq!(text.lines().count(), 301);
     let svg = std::fs::read_to_string(&plot).unwrap();
     for name in ["gd", "nesterov", "adam"] {
-        assert!(svg.contains(&format!(">\n{name}\n</text>")), "legend lacks {name}");
+        assert!(
+            svg.contains(&format!(">\n{name}\n</text>")),
+            "legend lacks {name}"
+        );
     }
     // Nesterov is ahead of plain gd at the end on this problem.
     let last: Vec<f64> = text

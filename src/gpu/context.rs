@@ -88,13 +88,14 @@ impl GpuContext {
         self.features.contains(f)
     }
 
-    /// Compiled kernels for `p` features and `model`; subgroups when present and
-    /// compilable, else tree.
+    /// Compiled kernels for `p` features, `model` and `optimizer`; subgroups when present
+    /// and compilable, else tree.
     pub fn kernels(
         &self,
         p: u32,
         f64: bool,
         model: &crate::model::Model,
+        optimizer: crate::model::OptimizerKind,
         reduction: Option<Reduction>,
     ) -> Result<(Arc<Kernels>, Reduction)> {
         let preferred = reduction.unwrap_or(if self.has(wgpu::Features::SUBGROUP) {
@@ -120,6 +121,7 @@ impl GpuContext {
                 reduction: r,
                 loss: model.loss,
                 penalty: model.penalty.kind,
+                optimizer,
             };
             if let Some(k) = self.kernels.lock().expect("kernel cache").get(&spec) {
                 return Ok((k.clone(), r));

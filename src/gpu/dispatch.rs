@@ -5,7 +5,9 @@
 //! diverged). Memory and encoding time follow the epochs actually run, never `--epochs`.
 
 use super::context::{scoped, GpuContext};
-use super::kernels::{coef_values, Kernels, Params, Reduction, Slot, Status, BINDINGS};
+use super::kernels::{
+    coef_values, schedule_code, state_len, Kernels, Params, Reduction, Slot, Status, BINDINGS,
+};
 use super::plan::{check_limits, plan, scalar_size, KernelChoice, Plan};
 use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
@@ -26,6 +28,9 @@ pub struct GpuOptions {
 /// Chunks queued on the device at once: one running while the host reads the previous
 /// one's status, so the queue never drains for a status check.
 const IN_FLIGHT: usize = 2;
+
+/// Bytes of `Status` on the device.
+const STATUS_BYTES: u64 = std::mem::size_of::<Status>() as u64;
 
 /// Offsets of each segment of a chunk's staging buffer (16-byte aligned).
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +106,11 @@ pub struct GpuProblem {
     staging: Vec<wgpu::Buffer>,
     timestamps: Option<(wgpu::QuerySet, wgpu::Buffer)>,
     layout: StagingLayout,
+    /// The `weights` buffer at the start of a solve: zero weights and g0, then the optimizer
+    /// and schedule state's start (t = β1ᵗ = β2ᵗ = 1, eta = mu, best = the largest scalar).
+    initial_weights: Vec<u8>,
+    /// Where the reported weights start in `weights`: 0, or nesterov's iterate x.
+    report_from: usize,
     /// Time spent converting and uploading (and compiling, on first use).
     pub setup: Duration,
 }
@@ -143,6 +153,7 @@ impl GpuProblem {
             p as u32,
             precision == Precision::F64,
             &cfg.model,
+            cfg.optimizer.kind,
             opts.reduction,
         )?;
         let plan = plan(
@@ -179,14 +190,36 @@ impl GpuProblem {
             record_loss: cfg.record_loss as u32,
             use_tol: cfg.tol.is_some() as u32,
             loss_ring: loss_ring as u32,
-            _pad: [0; 3],
+            schedule: schedule_code(cfg.schedule.kind),
+            stall_limit: cfg
+                .n_iter_no_change
+                .or((cfg.schedule.kind == crate::model::ScheduleKind::Adaptive)
+                    .then_some(crate::model::schedule::DEFAULT_N_ITER_NO_CHANGE))
+                .map_or(0, |k| k.min(u32::MAX as usize) as u32),
+            _pad: [0; 1],
         };
         let coef = to_bytes(coef_values(cfg, n).into_iter(), precision);
+        let initial_weights = {
+            let big = match precision {
+                Precision::F32 => f32::MAX as f64,
+                Precision::F64 => f64::MAX,
+            };
+            let mut v = vec![0.0; p + 2 + state_len(p)];
+            let s = p + 2 + 2 * (p + 1);
+            v[s..s + 6].copy_from_slice(&[1.0, 1.0, 1.0, cfg.mu, big, 0.0]);
+            to_bytes(v.into_iter(), precision)
+        };
+        let report_from = match cfg.optimizer.kind {
+            crate::model::OptimizerKind::Nesterov => p + 2,
+            _ => 0,
+        };
         let device = &ctx.device;
         let layout = {
-            let weights_len = (p as u64 + 2) * size;
+            // Weights, g0, then the optimizer and schedule state (read back whole: nesterov
+            // reports its iterate from there).
+            let weights_len = (p as u64 + 2 + state_len(p) as u64) * size;
             let status = align16(weights_len);
-            let timestamps = status + 16;
+            let timestamps = status + STATUS_BYTES;
             let loss = timestamps + 16;
             let loss_len = if cfg.record_loss {
                 chunk_epochs * size
@@ -243,7 +276,7 @@ impl GpuProblem {
                 storage | copy,
             );
             let loss = buffer("loss ring", loss_ring * size, storage | copy);
-            let status = buffer("status", 16, storage | copy);
+            let status = buffer("status", STATUS_BYTES, storage | copy);
             let staging = (0..IN_FLIGHT)
                 .map(|_| {
                     buffer(
@@ -309,6 +342,8 @@ impl GpuProblem {
             staging,
             timestamps,
             layout,
+            initial_weights,
+            report_from,
             setup: t0.elapsed(),
         })
     }
@@ -371,7 +406,7 @@ impl GpuProblem {
                 }
             }
             enc.copy_buffer_to_buffer(&self.weights, 0, staging, l.weights, l.weights_len);
-            enc.copy_buffer_to_buffer(&self.status, 0, staging, l.status, 16);
+            enc.copy_buffer_to_buffer(&self.status, 0, staging, l.status, STATUS_BYTES);
             if let Some((set, resolve)) = &self.timestamps {
                 enc.resolve_query_set(set, 0..2, resolve, 0);
                 enc.copy_buffer_to_buffer(resolve, 0, staging, l.timestamps, 16);
@@ -421,7 +456,7 @@ impl GpuProblem {
                 .get_mapped_range()
                 .map_err(|e| Error::Gpu(format!("reading the mapped buffer failed: {e}")))?;
             let at = |o: u64, len: u64| &bytes[o as usize..(o + len) as usize];
-            let status: Status = bytemuck::pod_read_unaligned(at(l.status, 16));
+            let status: Status = bytemuck::pod_read_unaligned(at(l.status, STATUS_BYTES));
             let weights = from_bytes(at(l.weights, l.weights_len), self.precision);
             let stamps: [u64; 2] = bytemuck::pod_read_unaligned(at(l.timestamps, 16));
             // Epochs of this chunk that actually ran (none after a stop).
@@ -461,7 +496,7 @@ impl GpuProblem {
                 self.precision,
             )
         };
-        queue.write_buffer(&self.weights, 0, &vec![0u8; self.weights.size() as usize]);
+        queue.write_buffer(&self.weights, 0, &self.initial_weights);
         queue.write_buffer(&self.status, 0, bytemuck::bytes_of(&Status::default()));
         queue.write_buffer(&self.partials, 0, &nan(self.partials.size()));
         queue.write_buffer(&self.loss, 0, &nan(self.loss.size()));
@@ -517,8 +552,9 @@ impl GpuProblem {
         // Earlier chunks' reads overlap the device's work; the final one is the read-back.
         let readback = last.read;
         let solve = start.elapsed().saturating_sub(readback);
-        let mut weights = last.weights;
-        weights.truncate(self.p + 1);
+        // The iterate: the weights, or nesterov's x (the state after the extrapolated point).
+        let first = self.report_from;
+        let weights = last.weights[first..first + self.p + 1].to_vec();
         let device_solve = self.timestamps.as_ref().and_then(|_| {
             let ticks = last.stamps[1].checked_sub(last.stamps[0])?;
             let ns = ticks as f64 * queue.get_timestamp_period() as f64;

@@ -3,7 +3,7 @@
 //! the bounds and sizes, and declares the bindings (from [`BINDINGS`]); the reduction file
 //! and entry-point arguments pick the reduction.
 
-use crate::model::{Loss, PenaltyKind};
+use crate::model::{Loss, OptimizerKind, PenaltyKind, ScheduleKind};
 use bytemuck::{Pod, Zeroable};
 
 /// Invocations per workgroup (the WGSL's `WG`, written into the prelude from here).
@@ -27,7 +27,11 @@ pub struct Params {
     pub record_loss: u32,
     pub use_tol: u32,
     pub loss_ring: u32,
-    pub _pad: [u32; 3],
+    /// 0 constant, 1 invscaling, 2 adaptive.
+    pub schedule: u32,
+    /// n_iter_no_change (0: none).
+    pub stall_limit: u32,
+    pub _pad: [u32; 1],
 }
 
 /// Run state on the device. Keep in sync with `struct Status` in shaders/common.wgsl.
@@ -38,6 +42,8 @@ pub struct Status {
     pub stopped: u32,
     pub diverged_at: u32,
     pub converged: u32,
+    pub stalled: u32,
+    pub _pad: [u32; 3],
 }
 
 /// How the workgroup sums are formed.
@@ -58,27 +64,66 @@ pub struct ShaderSpec {
     pub reduction: Reduction,
     pub loss: Loss,
     pub penalty: PenaltyKind,
+    pub optimizer: OptimizerKind,
 }
 
 impl ShaderSpec {
-    /// Every variant for the given feature counts: loss × penalty × f32/f64 × reduction.
-    /// Tests validate and translate each one.
+    /// Every variant for the given feature counts: loss × penalty × optimizer × f32/f64 ×
+    /// reduction. Tests validate and translate each one.
     pub fn variants(ps: &[u32]) -> Vec<ShaderSpec> {
         let mut out = Vec::new();
         for &p in ps {
             for loss in Loss::ALL {
                 for penalty in PenaltyKind::ALL {
-                    for f64 in [false, true] {
-                        for reduction in [Reduction::Tree, Reduction::Subgroup] {
-                            out.push(ShaderSpec {
-                                p,
-                                f64,
-                                reduction,
-                                loss,
-                                penalty,
-                            });
+                    for optimizer in OptimizerKind::ALL {
+                        for f64 in [false, true] {
+                            for reduction in [Reduction::Tree, Reduction::Subgroup] {
+                                out.push(ShaderSpec {
+                                    p,
+                                    f64,
+                                    reduction,
+                                    loss,
+                                    penalty,
+                                    optimizer,
+                                });
+                            }
                         }
                     }
+                }
+            }
+        }
+        out
+    }
+
+    /// A smaller set for the slow checks (translation to every backend language): every
+    /// (penalty, optimizer) pair at p = 2 with the losses taken in turn, in both precisions
+    /// and reductions, so every loss, penalty and optimizer file meets every precision and
+    /// reduction; plus the article's model at each of `other_ps`.
+    pub fn covering(other_ps: &[u32]) -> Vec<ShaderSpec> {
+        let mut out = Vec::new();
+        let mut k = 0;
+        for penalty in PenaltyKind::ALL {
+            for optimizer in OptimizerKind::ALL {
+                let loss = Loss::ALL[k % Loss::ALL.len()];
+                k += 1;
+                for f64 in [false, true] {
+                    for reduction in [Reduction::Tree, Reduction::Subgroup] {
+                        out.push(ShaderSpec {
+                            p: 2,
+                            f64,
+                            reduction,
+                            loss,
+                            penalty,
+                            optimizer,
+                        });
+                    }
+                }
+            }
+        }
+        for &p in other_ps {
+            for f64 in [false, true] {
+                for reduction in [Reduction::Tree, Reduction::Subgroup] {
+                    out.push(ShaderSpec::least_squares(p, f64, reduction));
                 }
             }
         }
@@ -93,12 +138,13 @@ impl ShaderSpec {
             reduction,
             loss: Loss::Squared,
             penalty: PenaltyKind::None,
+            optimizer: OptimizerKind::Gd,
         }
     }
 }
 
 /// Scalars in the `coef` buffer (the WGSL's `COEF_LEN`, written into the prelude from here).
-pub const COEF_LEN: usize = 8;
+pub const COEF_LEN: usize = 16;
 
 /// The buffers bound to group 0, one per binding number (the discriminant). Every entry
 /// point sees the same bindings.
@@ -188,8 +234,8 @@ pub const BINDINGS: [Binding; 8] = [
         name: "coef",
         ty: "array<scalar, COEF_LEN>",
         access: Access::Read,
-        doc: "[mu, c/n, tol², 1/n, α(1−ρ), mu·αρ, αρ, 0]: the step, the loss's gradient scale \
-              (c = 2 squared, 1 logistic), the tolerance, the mean, the penalty's constants",
+        doc: "see `coef_values`: the step, the loss's gradient scale, the tolerance, the mean, \
+              the penalty's, optimizer's and schedule's constants",
     },
     Binding {
         slot: Slot::Weights,
@@ -259,10 +305,13 @@ pub fn binding_declarations() -> String {
 }
 
 /// The `coef` buffer's values, in f64 (converted to the working precision on upload):
-/// [mu, c/n, tol², 1/n, α(1−ρ), mu·αρ, αρ, 0]. The CPU twin derives the same constants
-/// (`descend`, `model::penalty::constants`).
+/// 0 mu, 1 c/n (c = 2 squared, 1 logistic), 2 tol², 3 1/n, 4 α(1−ρ), 5 mu·αρ, 6 αρ,
+/// 7 momentum B (−1: nesterov's adaptive restart), 8 β1, 9 β2, 10 ε, 11 power_t, 12 loss_tol,
+/// 13 the adaptive schedule's floor mu·10⁻⁴, 14–15 unused. The CPU twin derives the same
+/// constants (`descend`, `model::penalty::constants`, the optimizer files).
 pub fn coef_values(cfg: &crate::config::GdConfig, n: usize) -> [f64; COEF_LEN] {
     let penalty = &cfg.model.penalty;
+    let o = &cfg.optimizer;
     [
         cfg.mu,
         cfg.model.loss.grad_scale() / n as f64,
@@ -271,8 +320,36 @@ pub fn coef_values(cfg: &crate::config::GdConfig, n: usize) -> [f64; COEF_LEN] {
         penalty.l2_strength(),
         cfg.mu * penalty.l1_strength(),
         penalty.l1_strength(),
+        match o.kind {
+            OptimizerKind::Momentum => o
+                .momentum
+                .unwrap_or(crate::model::optimizer::DEFAULT_MOMENTUM),
+            _ => o.momentum.unwrap_or(-1.0),
+        },
+        o.beta1,
+        o.beta2,
+        o.eps,
+        cfg.schedule.power_t,
+        cfg.loss_tol,
+        cfg.mu * crate::model::schedule::ADAPTIVE_FLOOR,
+        0.0,
         0.0,
     ]
+}
+
+/// The schedule's code in `Params::schedule`.
+pub fn schedule_code(kind: ScheduleKind) -> u32 {
+    match kind {
+        ScheduleKind::Constant => 0,
+        ScheduleKind::InvScaling => 1,
+        ScheduleKind::Adaptive => 2,
+    }
+}
+
+/// Scalars of optimizer and schedule state after the weights and g0 in `weights`: two
+/// vectors of p + 1 and six scalars (see `OptState` in shaders/update.wgsl).
+pub fn state_len(p: usize) -> usize {
+    2 * (p + 1) + 6
 }
 
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
@@ -288,24 +365,33 @@ const PENALTY_NONE: &str = include_str!("../../shaders/penalty_none.wgsl");
 const PENALTY_L2: &str = include_str!("../../shaders/penalty_l2.wgsl");
 const PENALTY_L1: &str = include_str!("../../shaders/penalty_l1.wgsl");
 const PENALTY_ELASTICNET: &str = include_str!("../../shaders/penalty_elasticnet.wgsl");
+const OPTIMIZER_GD: &str = include_str!("../../shaders/optimizer_gd.wgsl");
+const OPTIMIZER_MOMENTUM: &str = include_str!("../../shaders/optimizer_momentum.wgsl");
+const OPTIMIZER_NESTEROV: &str = include_str!("../../shaders/optimizer_nesterov.wgsl");
+const OPTIMIZER_ADAM: &str = include_str!("../../shaders/optimizer_adam.wgsl");
 
-/// The WGSL files that define the model: its loss (with the math it needs) and penalty.
+/// The WGSL files that define the model and the optimizer: the math helpers (the logistic
+/// loss and the invscaling schedule use them), the loss, the penalty, the optimizer.
 fn model_sources(spec: ShaderSpec) -> Vec<&'static str> {
-    let mut parts = Vec::new();
-    match spec.loss {
-        Loss::Squared => parts.push(LOSS_SQUARED),
-        Loss::Logistic => {
-            parts.push(if spec.f64 { MATH_F64 } else { MATH_F32 });
-            parts.push(LOSS_LOGISTIC);
-        }
-    }
-    parts.push(match spec.penalty {
-        PenaltyKind::None => PENALTY_NONE,
-        PenaltyKind::L2 => PENALTY_L2,
-        PenaltyKind::L1 => PENALTY_L1,
-        PenaltyKind::ElasticNet => PENALTY_ELASTICNET,
-    });
-    parts
+    vec![
+        if spec.f64 { MATH_F64 } else { MATH_F32 },
+        match spec.loss {
+            Loss::Squared => LOSS_SQUARED,
+            Loss::Logistic => LOSS_LOGISTIC,
+        },
+        match spec.penalty {
+            PenaltyKind::None => PENALTY_NONE,
+            PenaltyKind::L2 => PENALTY_L2,
+            PenaltyKind::L1 => PENALTY_L1,
+            PenaltyKind::ElasticNet => PENALTY_ELASTICNET,
+        },
+        match spec.optimizer {
+            OptimizerKind::Gd => OPTIMIZER_GD,
+            OptimizerKind::Momentum => OPTIMIZER_MOMENTUM,
+            OptimizerKind::Nesterov => OPTIMIZER_NESTEROV,
+            OptimizerKind::Adam => OPTIMIZER_ADAM,
+        },
+    ]
 }
 const KERNELS: &str = include_str!("../../shaders/kernels.wgsl");
 
@@ -351,6 +437,11 @@ pub fn shader_source(spec: ShaderSpec) -> String {
     src
 }
 
+/// Loops over the p + 1 weights in one update (the gradient, the optimizer's step — two for
+/// nesterov —, the blow-up check, loading and storing weights and optimizer state), rounded
+/// up for margin.
+const UPDATE_LOOPS: u64 = 8;
+
 /// Loop passes of one workgroup reduction of one value.
 fn reduce_passes(reduction: Reduction, min_subgroup: u32) -> u64 {
     match reduction {
@@ -368,7 +459,10 @@ fn row_passes(p: u64) -> u64 {
 pub fn resident_epoch_passes(n: u64, p: u64, reduction: Reduction, min_subgroup: u32) -> u64 {
     let k = p + 2;
     let rows = n.div_ceil(WG as u64);
-    rows * row_passes(p) + k * (1 + reduce_passes(reduction, min_subgroup)) + 3 * (p + 1) + 2
+    rows * row_passes(p)
+        + k * (1 + reduce_passes(reduction, min_subgroup))
+        + UPDATE_LOOPS * (p + 1)
+        + 2
 }
 
 /// Passes of one partials-pass invocation over `rows` rows.
@@ -379,7 +473,9 @@ pub fn partials_passes(rows: u64, p: u64, reduction: Reduction, min_subgroup: u3
 /// Passes of the update pass over `groups` partials.
 pub fn update_passes(groups: u64, p: u64, reduction: Reduction, min_subgroup: u32) -> u64 {
     let k = p + 2;
-    k * (1 + groups.div_ceil(WG as u64) + reduce_passes(reduction, min_subgroup)) + 3 * (p + 1) + 2
+    k * (1 + groups.div_ceil(WG as u64) + reduce_passes(reduction, min_subgroup))
+        + UPDATE_LOOPS * (p + 1)
+        + 2
 }
 
 /// The compiled pipelines of one shader build.

@@ -78,7 +78,7 @@ impl Solver for GpuSolver {
             loss_history: run.loss,
             epochs_run: run.status.epoch as usize,
             converged: run.status.converged != 0,
-            stalled: false,
+            stalled: run.status.stalled != 0,
             timings: Timings {
                 setup: problem.setup,
                 solve: run.solve,

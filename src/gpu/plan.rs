@@ -156,19 +156,12 @@ pub(crate) fn scalar_size(precision: Precision) -> u64 {
 pub fn check_limits(ctx: &GpuContext, data: &Dataset, cfg: &GdConfig) -> Result<()> {
     cfg.validate()?;
     let name = &ctx.info.name;
-    if cfg.schedule.kind != crate::model::ScheduleKind::Constant || cfg.n_iter_no_change.is_some() {
+    if cfg.batch_size.is_some_and(|b| b < data.n()) {
         return Err(Error::Unsupported(
-            "the gpu backend runs full batches with the constant schedule and no --n-iter-no-change only so far; \
-             use --backend fused"
+            "the gpu backend runs full batches only so far (mini-batches are CPU-only for \
+             now); use --backend fused"
                 .into(),
         ));
-    }
-    if cfg.optimizer.kind != crate::model::OptimizerKind::Gd {
-        return Err(Error::Unsupported(format!(
-            "the gpu backend runs --optimizer gd only so far ({} is CPU-only for now); use \
-             --backend fused",
-            cfg.optimizer.kind
-        )));
     }
     if cfg.precision == Precision::F64 && !ctx.has(wgpu::Features::SHADER_F64) {
         return Err(Error::Unsupported(format!(

