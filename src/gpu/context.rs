@@ -52,13 +52,22 @@ fn error_chain(e: &wgpu::Error) -> String {
 }
 
 impl GpuContext {
-    /// Open the adapter `choice` names.
+    /// Open the adapter `choice` names, with every optional feature it has.
     pub fn new(choice: &AdapterChoice) -> Result<GpuContext> {
+        GpuContext::new_without(choice, wgpu::Features::empty())
+    }
+
+    /// Open the adapter `choice` names without the optional features in `without`, as if
+    /// it lacked them (e.g. SHADER_F64, to check what an f32-only adapter refuses).
+    pub fn new_without(choice: &AdapterChoice, without: wgpu::Features) -> Result<GpuContext> {
         let adapter = select_adapter(choice)?;
-        let info = summary_of(&adapter);
+        let mut info = summary_of(&adapter);
         let wanted =
             wgpu::Features::SHADER_F64 | wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY;
-        let features = adapter.features() & wanted;
+        let features = adapter.features() & (wanted - without);
+        info.shader_f64 = features.contains(wgpu::Features::SHADER_F64);
+        info.subgroups = features.contains(wgpu::Features::SUBGROUP);
+        info.timestamp_query = features.contains(wgpu::Features::TIMESTAMP_QUERY);
         // The adapter's real limits: wgpu's defaults would cap bindings at 128 MiB.
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
@@ -84,8 +93,14 @@ impl GpuContext {
         })
     }
 
+    /// Whether the device was opened with every feature in `f`.
     pub fn has(&self, f: wgpu::Features) -> bool {
         self.features.contains(f)
+    }
+
+    /// Shader builds compiled so far (cached, one per [`ShaderSpec`]).
+    pub fn kernels_built(&self) -> usize {
+        self.kernels.lock().expect("kernel cache").len()
     }
 
     /// Compiled kernels for `p` features, `model` and `optimizer`; subgroups when present

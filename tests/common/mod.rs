@@ -41,6 +41,25 @@ pub fn gpu() -> &'static GpuSolver {
     })
 }
 
+/// The shared adapter as the SKIPPED lines name it: "name [backend]".
+pub fn adapter_name() -> String {
+    let info = &gpu().context().info;
+    format!("{} [{}]", info.name, info.backend)
+}
+
+/// Whether the shared adapter runs f64 shaders. When it does not (wgpu's GL backend, most
+/// non-Vulkan adapters), says so on stderr for `test`: a skipped part is never silent.
+pub fn has_f64(test: &str) -> bool {
+    if gpu().context().has(wgpu::Features::SHADER_F64) {
+        return true;
+    }
+    eprintln!(
+        "SKIPPED: {} has no SHADER_F64 (f64 part of {test})",
+        adapter_name()
+    );
+    false
+}
+
 /// max_i |a_i − b_i| / max(1, |b_i|).
 pub fn max_rel_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
