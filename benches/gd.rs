@@ -1,6 +1,9 @@
 //! criterion: every backend over N ∈ {1e3, 1e4, 1e5, 1e6} × p ∈ {1, 16} at fixed epochs.
 //! The GPU is measured twice: `gpu_solve` (data already on the device: reset, epochs,
 //! read-back of the weights) and `gpu_end_to_end` (upload + solve + read-back).
+//! The `logistic` group runs the `reproduce --workload logistic` model (logistic loss, L2
+//! α = 1e-4, mu = 3.9, the same generator) at N = 1e5, p = 32 for 10 epochs on every backend
+//! in f64 and f32 (the GPU solve-only, f64 where the adapter has it).
 //!
 //! The adapter follows wgpu's conventions (WGPU_ADAPTER_NAME, WGPU_BACKEND). On a CPU
 //! adapter such as lavapipe the GPU groups stop at N = 1e5 so `cargo bench` stays within
@@ -10,6 +13,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use descent::cpu::{Fused, Naive, NdarrayGd};
 use descent::data::{synthetic, Dataset, Synthetic};
 use descent::gpu::{AdapterChoice, GpuSolver};
+use descent::reproduce::{Workload, WorkloadKind};
 use descent::{GdConfig, Precision, Solver};
 use std::hint::black_box;
 use std::time::Duration;
@@ -117,6 +121,55 @@ fn gpu_groups(c: &mut Criterion) {
     }
 }
 
+const LOGISTIC_N: usize = 100_000;
+const LOGISTIC_EPOCHS: usize = 10;
+
+fn logistic_group(c: &mut Criterion) {
+    let mut w = Workload::named(WorkloadKind::Logistic);
+    w.n = max_n(LOGISTIC_N).min(LOGISTIC_N);
+    let ds = w.dataset().expect("logistic workload data");
+    let cfg = |precision| GdConfig {
+        model: w.model,
+        mu: w.mu,
+        epochs: LOGISTIC_EPOCHS,
+        precision,
+        ..GdConfig::default()
+    };
+    let gpu = GpuSolver::new(&AdapterChoice::Auto)
+        .map_err(|e| eprintln!("logistic gpu bench skipped: {e}"))
+        .ok();
+    let mut group = c.benchmark_group("logistic");
+    group.throughput(Throughput::Elements((w.n * LOGISTIC_EPOCHS) as u64));
+    let solvers: [(&str, &dyn Solver); 3] = [
+        ("naive", &Naive),
+        ("ndarray", &NdarrayGd),
+        ("fused", &Fused),
+    ];
+    for precision in [Precision::F64, Precision::F32] {
+        let cfg = cfg(precision);
+        for (name, solver) in solvers {
+            let id = BenchmarkId::new(format!("{name}/{precision}/p{}", w.features), w.n);
+            group.bench_function(id, |b| {
+                b.iter(|| black_box(solver.fit(&ds, &cfg).expect("cpu fit")))
+            });
+        }
+        let Some(gpu) = &gpu else { continue };
+        if precision == Precision::F64 && !gpu.context().info.shader_f64 {
+            continue;
+        }
+        match gpu.prepare(&ds, &cfg) {
+            Ok(prepared) => {
+                let id = BenchmarkId::new(format!("gpu_solve/{precision}/p{}", w.features), w.n);
+                group.bench_function(id, |b| {
+                    b.iter(|| black_box(prepared.solve().expect("gpu solve")))
+                });
+            }
+            Err(e) => eprintln!("logistic gpu {precision} skipped: {e}"),
+        }
+    }
+    group.finish();
+}
+
 fn quick() -> Criterion {
     // Small samples keep a full `cargo bench` within minutes on a 2-core machine.
     Criterion::default()
@@ -128,6 +181,6 @@ fn quick() -> Criterion {
 criterion_group! {
     name = benches;
     config = quick();
-    targets = cpu_groups, gpu_groups
+    targets = cpu_groups, gpu_groups, logistic_group
 }
 criterion_main!(benches);

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""JAX (float32) gradient descent for least squares: the whole epoch loop is one jitted
-lax.fori_loop on the default device (GPU if present). Prints one JSON line per run."""
+"""JAX gradient descent: the whole epoch loop is one jitted lax.fori_loop on the default device
+(GPU if present). Least squares in float32; on the `logistic` workload, descent's L2-penalized
+logistic step in float32 and (with --precisions f64, which enables jax_enable_x64) float64.
+Prints one JSON line per run."""
 
 import os
 import sys
@@ -35,13 +37,43 @@ def solve(X, d, mu, epochs):
     return jax.lax.fori_loop(0, epochs, body, jnp.zeros(1 + p, d.dtype))
 
 
+@partial(jax.jit, static_argnames=("epochs",))
+def solve_logistic(X, y, mu, alpha, epochs):
+    """err = y - sigmoid(w0 + X w); w0 += mu (1/N) sum(err); w += mu [(1/N) X^T err - alpha w]."""
+    f = 1.0 / y.shape[0]
+    dot = partial(jnp.dot, precision=jax.lax.Precision.HIGHEST)
+
+    def body(_, w):
+        err = y - jax.nn.sigmoid(w[0] + dot(X, w[1:]))
+        g = jnp.concatenate([(f * err.sum())[None], f * dot(err, X) - alpha * w[1:]])
+        return w + mu * g
+
+    return jax.lax.fori_loop(0, epochs, body, jnp.zeros(1 + X.shape[1], y.dtype))
+
+
 def main():
-    args = W.parse_args(__doc__, ["jit_fori_loop"])
+    args = W.parse_args(__doc__, ["jit_fori_loop"], (["f32"], ["f32", "f64"]))
+    if "f64" in args.precisions:
+        jax.config.update("jax_enable_x64", True)  # before any array exists
     dev = jax.devices()[0]
     device = W.cpu_name() if dev.platform == "cpu" else dev.device_kind
     for name in args.workloads:
         wl = W.workload(args, name)
         X, d = W.make_data(wl)
+        if wl.loss == "logistic":
+            for prec in args.precisions:
+                dt = {"f32": jnp.float32, "f64": jnp.float64}[prec]
+                Xj = jax.device_put(X.astype(dt), dev).block_until_ready()
+                yj = jax.device_put(d.astype(dt), dev).block_until_ready()
+                mu, alpha = dt(wl.mu), dt(wl.alpha)
+                w, times = W.bench(
+                    lambda: solve_logistic(Xj, yj, mu, alpha, wl.epochs).block_until_ready(),
+                    args.repeats)
+                W.emit("jax", "jit_fori_loop", wl, prec, device, times, w.tolist())
+                del Xj, yj
+            continue
+        if args.precisions != ["f32"]:
+            print("jax_gd.py: least squares runs in f32 only", file=sys.stderr)
         # Cast and transfer outside the timed region.
         X = jax.device_put(X.astype("float32"), dev).block_until_ready()
         d = jax.device_put(d.astype("float32"), dev).block_until_ready()

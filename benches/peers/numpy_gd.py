@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """NumPy and pure-Python gradient descent for least squares, as in the Real Python article
-"Pure Python vs NumPy vs TensorFlow", generalized to p features. Prints one JSON line per run."""
+"Pure Python vs NumPy vs TensorFlow", generalized to p features; on the `logistic` workload,
+the same full-batch descent on the L2-penalized logistic loss (descent's update, NumPy only).
+Prints one JSON line per run."""
 
 import itertools
 import os
@@ -35,6 +37,23 @@ def np_descent(X, d, mu, N_epochs):
     return w
 
 
+def np_logistic(X, y, mu, alpha, N_epochs):
+    """descent's logistic step in X's dtype: err = y - sigmoid(w0 + X w),
+    w0 += mu (1/N) sum(err),  w += mu [(1/N) X^T err - alpha w], from w = 0."""
+    dt = X.dtype.type
+    f, mu, alpha = dt(1 / len(y)), dt(mu), dt(alpha)
+    w = np.zeros(1 + X.shape[1], X.dtype)
+    for _ in itertools.repeat(None, N_epochs):
+        z = X @ w[1:]
+        z += w[0]
+        err = y - W.sigmoid_np(z)
+        g0 = f * np.sum(err)
+        g = f * (err @ X) - alpha * w[1:]
+        w[0] += mu * g0
+        w[1:] += mu * g
+    return w
+
+
 def py_descent(cols, d, mu, N_epochs):
     """The article's pure-Python loop; cols is a list of p feature columns (lists of floats)."""
     N = len(d)
@@ -55,12 +74,26 @@ def py_descent(cols, d, mu, N_epochs):
 
 
 def main():
-    args = W.parse_args(__doc__, ["np_descent", "py_descent"])
+    args = W.parse_args(__doc__, ["np_descent", "py_descent"], (["f64"], ["f32", "f64"]))
     device = W.cpu_name()
     for name in args.workloads:
         wl = W.workload(args, name)
         X, d = W.make_data(wl)
+        if wl.loss == "logistic":
+            if "py_descent" in args.variants:
+                print("numpy_gd.py: py_descent has no logistic loss, skipped", file=sys.stderr)
+            if "np_descent" in args.variants:
+                for prec in args.precisions:
+                    dt = {"f32": np.float32, "f64": np.float64}[prec]
+                    Xp, yp = X.astype(dt), d.astype(dt)  # cast outside the timed region
+                    w, times = W.bench(lambda: np_logistic(Xp, yp, wl.mu, wl.alpha, wl.epochs),
+                                       args.repeats)
+                    W.emit("numpy", "np_descent", wl, prec, device, times, w)
+                    del Xp, yp
+            continue
         if "np_descent" in args.variants:
+            if args.precisions != ["f64"]:
+                print("numpy_gd.py: least squares runs in f64 only", file=sys.stderr)
             w, times = W.bench(lambda: np_descent(X, d, wl.mu, wl.epochs), args.repeats)
             W.emit("numpy", "np_descent", wl, "f64", device, times, w)
         if "py_descent" in args.variants:

@@ -1,7 +1,10 @@
-"""Shared workloads, CLI and output for the peer benchmarks (numpy_gd, torch_gd, jax_gd).
+"""Shared workloads, CLI and output for the peer benchmarks (numpy_gd, torch_gd, jax_gd,
+sklearn_lr, compare).
 
 Data is always generated in float64 with NumPy so every peer sees the same numbers;
-float32 peers cast afterwards.
+float32 peers cast afterwards. `seed`, `big` and `logistic` are bit-identical to descent's
+own data (numpy's legacy RandomState, which descent reimplements); `checksum` fingerprints
+a dataset exactly as descent's `reproduce::logistic_checksum` does.
 """
 
 import argparse
@@ -20,17 +23,58 @@ class Workload:
     features: int
     epochs: int
     mu: float
+    loss: str = "squared"   # or "logistic": J = (1/N) sum[log(1 + e^yhat) - y yhat] + alpha/2 |w|^2
+    alpha: float = 0.0      # L2 strength (intercept unpenalized)
 
+
+# descent's src/reproduce.rs: LOGISTIC_MU (1/L = 3.952 rounded down), LOGISTIC_ALPHA, seed 444.
+LOGISTIC_MU = 3.9
+LOGISTIC_ALPHA = 1e-4
+LOGISTIC_SEED = 444
 
 WORKLOADS = {
     "seed": Workload("seed", 10_000, 1, 10_000, 1e-3),
     "big": Workload("big", 100_000_000, 1, 100, 1e-3),
     "wide": Workload("wide", 1_000_000, 64, 100, 1e-2),
+    "logistic": Workload("logistic", 1_000_000, 32, 100, LOGISTIC_MU, "logistic", LOGISTIC_ALPHA),
 }
+
+
+def logistic_true_weights(p):
+    """[b, w1..wp]: b = 0.5, w_j = +0.5 for odd j, -0.5 for even j (descent's twin)."""
+    return np.array([0.5] + [0.5 if j % 2 == 1 else -0.5 for j in range(1, p + 1)])
+
+
+def logistic_data(n, p, seed=LOGISTIC_SEED):
+    """descent's `reproduce::logistic_data`, bit for bit: standard normal X (legacy randn,
+    row-major), labels y = [u < sigmoid(b + X w)] with u uniform, z summed column by column."""
+    w = logistic_true_weights(p)
+    rs = np.random.RandomState(seed)
+    X = rs.randn(n, p)
+    u = rs.random_sample(n)
+    z = w[0] + X[:, 0] * w[1]
+    for j in range(1, p):
+        z = z + X[:, j] * w[j + 1]  # separate multiply and add: the same roundings as Rust
+    y = (u < 1.0 / (1.0 + np.exp(-z))).astype(np.float64)
+    return X, y
+
+
+def checksum(X, y):
+    """Exact fingerprint, as descent's `reproduce::logistic_checksum`: over X (row-major) and
+    then y, sum(bits(v_i) * (2i + 1)) mod 2^64 of the float64 bit patterns, and the plain sums."""
+    def bits(a):
+        b = np.ascontiguousarray(a, dtype=np.float64).reshape(-1).view(np.uint64)
+        odd = np.arange(b.size, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        with np.errstate(over="ignore"):
+            return int(np.sum(b * odd, dtype=np.uint64))  # wraps mod 2^64, like Rust's wrapping ops
+    return {"features_bits": bits(X), "targets_bits": bits(y),
+            "features_sum": float(np.sum(X)), "targets_sum": float(np.sum(y))}
 
 
 def make_data(wl):
     """Return (X, d) in float64: X has shape (n,) when p == 1, else (n, p)."""
+    if wl.loss == "logistic":
+        return logistic_data(wl.n, wl.features)
     if wl.features == 1:
         # The article's recipe (Real Python, "Pure Python vs NumPy vs TensorFlow").
         np.random.seed(444)
@@ -43,10 +87,15 @@ def make_data(wl):
     return X, 3 + 2 * X.sum(axis=1) + 0.1 * noise
 
 
-def parse_args(description, variants):
+def parse_args(description, variants, precisions=None, default_variants=None):
+    """`precisions`: (default list, allowed list) for scripts that take --precisions;
+    `default_variants`: the variants run without --variants (default: all of them)."""
     ap = argparse.ArgumentParser(description=description)
+    if precisions:
+        ap.add_argument("--precisions", default=",".join(precisions[0]),
+                        help="comma list of " + ",".join(precisions[1]))
     ap.add_argument("--workloads", default="seed", help="comma list of " + ",".join(WORKLOADS))
-    ap.add_argument("--variants", default=",".join(variants),
+    ap.add_argument("--variants", default=",".join(default_variants or variants),
                     help="comma list of " + ",".join(variants))
     ap.add_argument("--repeats", type=int, default=3, help="timed runs; the best is reported")
     ap.add_argument("--epochs", type=int, help="override every workload's epoch count")
@@ -62,6 +111,11 @@ def parse_args(description, variants):
             ap.error(f"unknown variant {v!r}")
     if args.repeats < 1:
         ap.error("--repeats must be >= 1")
+    if precisions:
+        args.precisions = args.precisions.split(",")
+        for p in args.precisions:
+            if p not in precisions[1]:
+                ap.error(f"unknown precision {p!r}")
     return args
 
 
@@ -103,11 +157,27 @@ def cpu_name():
     return platform.processor() or platform.machine()
 
 
-def emit(peer, variant, wl, precision, device, times, weights):
-    """Print the single JSON result line for one (workload, variant) run."""
+def emit(peer, variant, wl, precision, device, times, weights, **extra):
+    """Print the single JSON result line for one (workload, variant) run; `extra` fields
+    (e.g. iterations of a different algorithm) are appended."""
     print(json.dumps({
         "peer": peer, "variant": variant, "workload": wl.name, "n": wl.n,
         "features": wl.features, "epochs": wl.epochs, "mu": wl.mu,
         "precision": precision, "device": device, "seconds": min(times),
         "all_seconds": times, "weights": [float(v) for v in weights],
+        "loss": wl.loss, "alpha": wl.alpha, **extra,
     }), flush=True)
+
+
+def sigmoid_np(z):
+    """sigma(z) without overflow, in z's dtype (descent's form: through e^-|z|)."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)
+
+
+def objective(X, y, w, alpha):
+    """J(w) in float64: (1/N) sum[max(z, 0) + log1p(e^-|z|) - y z] + alpha/2 |w[1:]|^2."""
+    w = np.asarray(w, dtype=np.float64)
+    z = w[0] + X @ w[1:]
+    loss = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - y * z
+    return float(loss.mean() + 0.5 * alpha * np.dot(w[1:], w[1:]))

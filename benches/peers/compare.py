@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Collect one sitting of the `logistic` workload into the BENCHMARKS.md table.
+
+Reads descent's `reproduce --json` objects (--descent, one per line or file) and the peers'
+JSON lines (--peers), regenerates the workload's data with NumPy (bit-identical to descent's,
+checked by `workloads.checksum`), and evaluates every weight vector the same way, in float64:
+the objective J, max |w - w_Newton| and max |w - w_ref| where w_ref is descent `fused` f64.
+
+w_Newton is computed here by Newton's method (IRLS, float64) and, with --descent-bin, also
+taken from descent itself: `descent fit` on this script's NumPy data (written as .npy to a
+temporary directory) returns descent's Newton reference and a `fused` f64 fit of the NumPy
+data, which must equal reproduce's `fused` f64 fit of descent's own data bit for bit when
+the two datasets are the same.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for workloads.py
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
+
+import numpy as np
+
+import workloads as W
+
+
+def newton(X, y, alpha, tol=1e-13, max_iter=50):
+    """argmin J by damped Newton (IRLS) in float64, from w = 0."""
+    n, p = X.shape
+    w = np.zeros(p + 1)
+    d = np.r_[0.0, np.full(p, alpha)]  # L2 on the feature weights only
+
+    def grad_hess(w):
+        s = W.sigmoid_np(w[0] + X @ w[1:])
+        r = (s - y) / n
+        g = np.r_[r.sum(), X.T @ r] + d * w
+        h = s * (1 - s) / n
+        Xh = X * h[:, None]
+        H = np.empty((p + 1, p + 1))
+        H[0, 0] = h.sum()
+        H[0, 1:] = H[1:, 0] = Xh.sum(axis=0)
+        H[1:, 1:] = X.T @ Xh
+        return g, H + np.diag(d)
+
+    g0 = None
+    for _ in range(max_iter):
+        g, H = grad_hess(w)
+        g0 = np.abs(g).max() if g0 is None else g0
+        if np.abs(g).max() <= tol * max(1.0, g0):
+            break
+        step = np.linalg.solve(H, g)
+        t, j = 1.0, W.objective(X, y, w, alpha)
+        while W.objective(X, y, w - t * step, alpha) > j - 1e-4 * t * (g @ step) and t > 1e-8:
+            t /= 2
+        w = w - t * step
+    return w
+
+
+def descent_fit(binary, X, y, wl):
+    """`descent fit` on this data: descent's Newton reference and a fused f64 fit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        xp, yp = os.path.join(tmp, "X.npy"), os.path.join(tmp, "y.npy")
+        np.save(xp, X)
+        np.save(yp, y)
+        out = subprocess.run(
+            [binary, "fit", "--data", xp, "--target-file", yp, "--backend", "fused",
+             "--precision", "f64", "--loss", "logistic", "--penalty", "l2",
+             "--alpha", repr(wl.alpha), "--mu", repr(wl.mu), "--epochs", str(wl.epochs),
+             "--json"], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def read_json_lines(paths):
+    rows = []
+    for path in paths:
+        with open(path) as f:
+            rows += [json.loads(line) for line in f if line.strip()]
+    return rows
+
+
+def fmt_t(s):
+    return "–" if s is None else (f"{s:.3f} s" if s >= 1 else f"{s * 1e3:.1f} ms")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--descent", nargs="*", default=[], help="reproduce --json outputs")
+    ap.add_argument("--peers", nargs="*", default=[], help="peer JSON-lines outputs")
+    ap.add_argument("--descent-bin", help="descent binary, for the `descent fit` cross-check")
+    ap.add_argument("--n", type=int, help="override the workload's N (quick checks)")
+    ap.add_argument("--epochs", type=int, help="override the workload's epochs")
+    args = ap.parse_args()
+    wl = W.workload(args, "logistic")
+    X, y = W.make_data(wl)
+    print(f"data: N = {wl.n}, p = {wl.features}, checksum {json.dumps(W.checksum(X, y))}")
+
+    w_np = newton(X, y, wl.alpha)
+    j_np = W.objective(X, y, w_np, wl.alpha)
+    print(f"NumPy Newton: J = {j_np:.15e}")
+    w_star = w_np
+    rows = []
+    for r in read_json_lines(args.descent):
+        wlj = r["workload"]
+        if (wlj["n"], wlj["features"], wlj["epochs"], wlj["mu"]) != (wl.n, wl.features,
+                                                                     wl.epochs, wl.mu):
+            print(f"note: a descent run of another workload ({wlj}) is in the table",
+                  file=sys.stderr)
+        for run in r["runs"]:
+            rows.append({"name": f"descent `{run['backend']}`", "precision": run["precision"],
+                         "solve": run["solve_seconds"], "e2e": run["seconds"],
+                         "epochs": run["epochs_run"], "weights": run["weights"],
+                         "device": run["device"]})
+    for r in read_json_lines(args.peers):
+        name = {"numpy": "NumPy", "torch": "PyTorch", "jax": "JAX", "sklearn": "scikit-learn"}
+        extra = f", {r['iterations']} iterations" if "iterations" in r else ""
+        rows.append({"name": f"{name.get(r['peer'], r['peer'])} {r['variant']}{extra}",
+                     "precision": r["precision"], "solve": r["seconds"], "e2e": None,
+                     "epochs": r["epochs"], "weights": r["weights"], "device": r["device"]})
+
+    if args.descent_bin:
+        fit = descent_fit(args.descent_bin, X, y, wl)
+        w_star = np.array(fit["reference_weights"])
+        print(f"descent Newton (`descent fit` on the NumPy data): J = "
+              f"{fit['reference_objective']:.15e}; max |w_Newton(descent) - w_Newton(NumPy)| = "
+              f"{np.abs(w_star - w_np).max():.3e}")
+        rows.append({"name": "descent `fused` via `fit` on the NumPy data", "precision": "f64",
+                     "solve": None, "e2e": fit["seconds"], "epochs": fit["epochs_run"],
+                     "weights": fit["weights"], "device": fit["device"]})
+
+    ref = next((r["weights"] for r in rows
+                if r["name"] == "descent `fused`" and r["precision"] == "f64"), None)
+    j_star = W.objective(X, y, w_star, wl.alpha)
+    print(f"J* (J at the Newton optimum used below): {j_star:.12f}\n")
+    print("| implementation | precision | solve | end to end | J after the run | J − J* | "
+          "max abs(w − w_Newton) | max abs(w − w_fused f64) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        w = np.array(r["weights"])
+        j = W.objective(X, y, w, wl.alpha)
+        vs_ref = "–" if ref is None else f"{np.abs(w - np.array(ref)).max():.1e}"
+        print(f"| {r['name']} | {r['precision']} | {fmt_t(r['solve'])} | {fmt_t(r['e2e'])} | "
+              f"{j:.12f} | {j - j_star:.1e} | {np.abs(w - w_star).max():.1e} | {vs_ref} |")
+
+
+if __name__ == "__main__":
+    main()

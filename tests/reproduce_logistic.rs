@@ -1,0 +1,184 @@
+//! The `logistic` benchmark workload (BENCHMARKS.md): numpy-identical data, every CPU backend
+//! agreeing with the others, and the runs checked against the Newton reference.
+
+use descent::reference::ReferenceKind;
+use descent::reproduce::{
+    logistic_checksum, logistic_data, logistic_true_weights, reproduce, Checksum, ReproduceOptions,
+    ReproduceReport, Workload, WorkloadKind, LOGISTIC_ALPHA, LOGISTIC_MU,
+};
+use descent::{Backend, Loss, Model, PenaltyKind, Precision};
+use std::process::Command;
+
+/// `workloads.checksum(*workloads.logistic_data(n, p))` printed by numpy 2.4.6
+/// (benches/peers/workloads.py), for (n, p) = (3, 2), (1000, 32) and the full (10⁶, 32).
+const NUMPY_3X2: (u64, u64) = (18273726431324414280, 18428729675200069632);
+const NUMPY_1000X32: (u64, u64) = (1554967196344161668, 1950058638651424768);
+const NUMPY_FULL: (u64, u64) = (1718975414280190529, 10227674753758396416);
+
+fn bits(c: &Checksum) -> (u64, u64) {
+    (c.features_bits, c.targets_bits)
+}
+
+fn run(n: usize, backends: &[Backend], precision: Precision) -> ReproduceReport {
+    let mut workload = Workload::named(WorkloadKind::Logistic);
+    workload.n = n;
+    workload.name = "custom".into();
+    reproduce(
+        &ReproduceOptions {
+            workload,
+            backends: Some(backends.to_vec()),
+            precision,
+            adapter: Default::default(),
+        },
+        |_| {},
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_workload_is_named_and_states_its_model() {
+    let w = Workload::named("logistic".parse().unwrap());
+    assert_eq!(
+        (w.name.as_str(), w.n, w.features, w.epochs),
+        ("logistic", 1_000_000, 32, 100)
+    );
+    assert_eq!((w.mu, w.seed), (LOGISTIC_MU, 444));
+    assert_eq!(w.model.loss, Loss::Logistic);
+    assert_eq!(w.model.penalty.kind, PenaltyKind::L2);
+    assert_eq!(w.model.penalty.alpha, LOGISTIC_ALPHA);
+    // The other workloads keep the article's model.
+    for k in [WorkloadKind::Seed, WorkloadKind::Big, WorkloadKind::Wide] {
+        let w = Workload::named(k);
+        assert_eq!((w.model, w.sigma), (Model::LEAST_SQUARES, 0.1));
+    }
+    assert_eq!(logistic_true_weights(3), vec![0.5, 0.5, -0.5, 0.5]);
+}
+
+#[test]
+fn the_data_is_numpys_bit_for_bit() {
+    let ds = logistic_data(3, 2, 444).unwrap();
+    // np.random.RandomState(444).randn(3, 2), and the labels numpy draws.
+    assert_eq!(
+        ds.features.iter().copied().collect::<Vec<_>>(),
+        [
+            0.3574399244179942,
+            0.37753840032641567,
+            1.3823378936833266,
+            1.1755488260166416,
+            -0.9392756987164714,
+            -1.143150147501205
+        ]
+    );
+    assert_eq!(ds.targets.to_vec(), [1.0, 1.0, 0.0]);
+    assert_eq!(bits(&logistic_checksum(&ds)), NUMPY_3X2);
+    let c = logistic_checksum(&logistic_data(1000, 32, 444).unwrap());
+    eprintln!("descent checksum (1000 x 32): {c:?}");
+    assert_eq!(bits(&c), NUMPY_1000X32);
+    assert_eq!(c.targets_sum, 553.0);
+}
+
+/// The full workload's 3.2·10⁷ draws (seconds in release): run with `--ignored`.
+#[test]
+#[ignore]
+fn the_full_workload_matches_numpys_checksum() {
+    let w = Workload::named(WorkloadKind::Logistic);
+    let c = logistic_checksum(&w.dataset().unwrap());
+    println!("descent checksum (logistic workload): {c:?}");
+    assert_eq!(bits(&c), NUMPY_FULL);
+}
+
+#[test]
+fn every_cpu_backend_gives_the_same_weights_and_the_reference_is_newton() {
+    let cpu = [Backend::Naive, Backend::Ndarray, Backend::Fused];
+    let r = run(4_000, &cpu, Precision::F64);
+    assert_eq!(r.reference, ReferenceKind::Newton);
+    assert_eq!(r.runs.len(), 3);
+    assert_eq!(r.checks.len(), 3);
+    let between = r.max_abs_diff_between_backends.unwrap();
+    assert!(between < 1e-10, "backends differ by {between:e}");
+    let newton = r.reference_weights.as_ref().unwrap();
+    assert_eq!(newton.len(), 33);
+    let j_star = r.reference_objective.unwrap();
+    for (fit, check) in r.runs.iter().zip(&r.checks) {
+        assert_eq!(fit.epochs_run, 100);
+        assert_eq!(check.backend, fit.backend);
+        // No OLS check for a logistic model; the Newton check instead.
+        assert_eq!(fit.max_abs_diff_vs_ols, None);
+        let d = check.max_abs_diff_vs_reference.unwrap();
+        assert!(d < 1e-3, "{}: {d:e} from Newton", fit.backend);
+        // GD from w = 0 has not reached the optimum, but is close to it and never below.
+        assert!(check.objective >= j_star - 1e-12, "{}", fit.backend);
+        assert!(check.objective - j_star < 1e-6, "{}", fit.backend);
+    }
+    // `ols` keeps its meaning (plain OLS, here of the 0/1 labels) and its length.
+    assert_eq!(r.ols.len(), 33);
+
+    // f32: the same to f32 rounding.
+    let r32 = run(4_000, &cpu, Precision::F32);
+    let between = r32.max_abs_diff_between_backends.unwrap();
+    assert!(between < 1e-4, "f32 backends differ by {between:e}");
+    let f64_fused = &r.runs[2].weights;
+    let gap = descent::max_abs_diff(&r32.runs[2].weights, f64_fused);
+    assert!(gap < 1e-4, "fused f32 vs f64: {gap:e}");
+}
+
+#[test]
+fn the_seed_workload_is_still_checked_against_ols() {
+    let mut w = Workload::named(WorkloadKind::Seed);
+    w.epochs = 10;
+    let r = reproduce(
+        &ReproduceOptions {
+            workload: w,
+            backends: Some(vec![Backend::Fused]),
+            precision: Precision::F64,
+            adapter: Default::default(),
+        },
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(r.reference, ReferenceKind::Ols);
+    assert_eq!(r.reference_weights.as_ref(), Some(&r.ols));
+    assert_eq!(
+        r.runs[0].max_abs_diff_vs_ols,
+        r.checks[0].max_abs_diff_vs_reference
+    );
+    assert_eq!(r.max_abs_diff_between_backends, None);
+}
+
+#[test]
+fn the_cli_runs_the_logistic_workload() {
+    let out = Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args([
+            "reproduce",
+            "--workload",
+            "logistic",
+            "--n",
+            "2000",
+            "--epochs",
+            "20",
+            "--backends",
+            "naive,fused",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["workload"]["features"], 32);
+    assert_eq!(v["workload"]["mu"], LOGISTIC_MU);
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    let w = |i: usize| -> Vec<f64> {
+        runs[i]["weights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    assert!(descent::max_abs_diff(&w(0), &w(1)) < 1e-10);
+}
