@@ -8,10 +8,10 @@
 //! [`Fit`] → OLS check ([`fit_checked`]) → [`report`].
 //!
 //! ```
-//! use descent::{cpu::Fused, data, fit_checked, ols::ols, GdConfig, Solver};
+//! use descent::{cpu::Fused, data, fit_checked, reference::reference, GdConfig, Solver};
 //! let ds = data::article(1_000, 444, 0.1).unwrap();
-//! let reference = ols(&ds).unwrap();
 //! let cfg = GdConfig { epochs: 100, ..GdConfig::default() };
+//! let reference = reference(&cfg.model, &ds).unwrap(); // OLS for the article's model
 //! let fit = fit_checked(&Fused, &ds, &cfg, Some(&reference)).unwrap();
 //! assert_eq!(fit.epochs_run, 100);
 //! assert!(fit.max_abs_diff_vs_ols.unwrap() < 3.0);
@@ -56,14 +56,30 @@ pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
         })
 }
 
-/// Run `solver` and record the fit's distance to the OLS reference (when one exists).
+/// Run `solver` and check the fit against whichever reference applies to its model
+/// ([`reference::reference`]): `max_abs_diff_vs_ols` is filled for an OLS reference; a
+/// reference of another kind must belong to `cfg`'s model, or it is an error (a ridge
+/// answer is no yardstick for a lasso fit).
 pub fn fit_checked(
     solver: &dyn Solver,
     data: &Dataset,
     cfg: &GdConfig,
-    reference: Option<&ols::Ols>,
+    reference: Option<&reference::Reference>,
 ) -> Result<Fit> {
+    if let Some(r) = reference {
+        let wanted = reference::reference_kind(&cfg.model);
+        if r.kind != wanted {
+            return Err(Error::Config(format!(
+                "a {} reference cannot check a fit whose model needs {}",
+                r.kind.as_str(),
+                wanted.as_str()
+            )));
+        }
+    }
     let mut fit = solver.fit(data, cfg)?;
-    fit.max_abs_diff_vs_ols = reference.map(|r| max_abs_diff(&fit.weights, &r.weights));
+    fit.max_abs_diff_vs_ols = reference
+        .filter(|r| r.kind == reference::ReferenceKind::Ols)
+        .and_then(|r| r.weights.as_ref())
+        .map(|w| max_abs_diff(&fit.weights, w));
     Ok(fit)
 }

@@ -30,7 +30,8 @@ enum Command {
     /// Re-run the article's experiment (or a benchmark workload) on every backend.
     #[command(allow_negative_numbers = true)]
     Reproduce {
-        /// Named workload: seed (the article), big (N=1e8, 100 epochs), wide (N=1e6, p=64).
+        /// Named workload: seed (the article), big (N=1e8, 100 epochs), wide (N=1e6, p=64),
+        /// logistic (N=1e6, p=32, 100 epochs, L2; checked against Newton).
         #[arg(long, default_value = "seed")]
         workload: String,
         /// Number of samples (overrides the workload's).

@@ -312,7 +312,11 @@ pub fn reproduce(opts: &ReproduceOptions, mut on_run: impl FnMut(&Fit)) -> Resul
     let mut runs = Vec::new();
     for solver in solvers {
         // Only an OLS reference fills the runs' `max_abs_diff_vs_ols`.
-        let fit = crate::fit_checked(solver.as_ref(), &ds, &cfg, ols_fit.as_ref())?;
+        let checked = crate::reference::Reference {
+            kind,
+            weights: reference_weights.clone(),
+        };
+        let fit = crate::fit_checked(solver.as_ref(), &ds, &cfg, Some(&checked))?;
         on_run(&fit);
         runs.push(fit);
     }

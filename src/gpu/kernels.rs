@@ -98,7 +98,7 @@ impl ShaderSpec {
     /// A smaller set for the slow checks (translation to every backend language): every
     /// (penalty, optimizer) pair at p = 2 with the losses taken in turn, in both precisions
     /// and reductions, so every loss, penalty and optimizer file meets every precision and
-    /// reduction; plus the article's model at each of `other_ps`.
+    /// reduction; plus every loss × penalty with `gd` at each of `other_ps`.
     pub fn covering(other_ps: &[u32]) -> Vec<ShaderSpec> {
         let mut out = Vec::new();
         let mut k = 0;
@@ -121,9 +121,17 @@ impl ShaderSpec {
             }
         }
         for &p in other_ps {
-            for f64 in [false, true] {
-                for reduction in [Reduction::Tree, Reduction::Subgroup] {
-                    out.push(ShaderSpec::least_squares(p, f64, reduction));
+            for loss in Loss::ALL {
+                for penalty in PenaltyKind::ALL {
+                    for f64 in [false, true] {
+                        for reduction in [Reduction::Tree, Reduction::Subgroup] {
+                            out.push(ShaderSpec {
+                                penalty,
+                                loss,
+                                ..ShaderSpec::least_squares(p, f64, reduction)
+                            });
+                        }
+                    }
                 }
             }
         }
