@@ -92,7 +92,7 @@ fn every_loss_and_penalty_matches_the_cpu_epoch_by_epoch() {
                     let cfg = GdConfig {
                         model,
                         mu,
-                        epochs: 150,
+                        epochs: 80,
                         precision,
                         record_loss: true,
                         ..GdConfig::default()
@@ -109,7 +109,7 @@ fn every_loss_and_penalty_matches_the_cpu_epoch_by_epoch() {
                     assert!(cl.last().unwrap() < &cl[0], "{what}: {cl:?}");
                     for opts in variants() {
                         let g = gpu().with_options(opts).fit(&ds, &cfg).unwrap();
-                        assert_eq!(g.epochs_run, 150, "{what} {opts:?}");
+                        assert_eq!(g.epochs_run, 80, "{what} {opts:?}");
                         let gl = g.loss_history.unwrap();
                         assert_eq!(gl.len(), cl.len());
                         let dl = max_rel_diff(&gl, &cl);
