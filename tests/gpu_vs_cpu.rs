@@ -5,7 +5,7 @@
 //! over 6 s for its context lock.
 
 mod common;
-use common::{adapter_name, fresh_seed, gpu, has_f64, max_rel_diff, pair, reference};
+use common::{adapter_name, fresh_seed, gpu, has_f64, max_rel_diff, pair, reference, variants};
 use descent::cpu::Fused;
 use descent::data::{article, synthetic, Synthetic};
 use descent::gpu::kernels::{resident_epoch_passes, LOOP_PASS_BUDGET};
@@ -15,24 +15,6 @@ use descent::gpu::{
 };
 use descent::{Error, GdConfig, Precision, Solver};
 use std::sync::Arc;
-
-/// Every kernel × reduction combination the adapter can run.
-fn variants() -> Vec<GpuOptions> {
-    let mut reductions = vec![Reduction::Tree];
-    if gpu().context().has(wgpu::Features::SUBGROUP) {
-        reductions.push(Reduction::Subgroup);
-    }
-    let mut v = Vec::new();
-    for kernel in [KernelChoice::Resident, KernelChoice::Multi] {
-        for &r in &reductions {
-            v.push(GpuOptions {
-                kernel,
-                reduction: Some(r),
-            });
-        }
-    }
-    v
-}
 
 #[test]
 fn article_workload_matches_numpy_in_f32_and_f64_on_every_kernel() {

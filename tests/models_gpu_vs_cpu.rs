@@ -5,29 +5,11 @@
 //! run one test thread (see tests/gpu_vs_cpu.rs).
 
 mod common;
-use common::{fresh_seed, gpu, has_f64, max_rel_diff};
+use common::{fresh_seed, gpu, has_f64, max_rel_diff, variants};
 use descent::cpu::{Fused, Naive};
 use descent::data::{synthetic, Synthetic};
-use descent::gpu::{GpuOptions, KernelChoice, Reduction};
 use descent::model::{Loss, Model, Penalty, PenaltyKind};
 use descent::{Dataset, GdConfig, Precision, Solver};
-
-fn variants() -> Vec<GpuOptions> {
-    let mut reductions = vec![Reduction::Tree];
-    if gpu().context().has(wgpu::Features::SUBGROUP) {
-        reductions.push(Reduction::Subgroup);
-    }
-    let mut v = Vec::new();
-    for kernel in [KernelChoice::Resident, KernelChoice::Multi] {
-        for &r in &reductions {
-            v.push(GpuOptions {
-                kernel,
-                reduction: Some(r),
-            });
-        }
-    }
-    v
-}
 
 /// A regression problem, or (for the logistic loss) its signs as 0/1 labels with a share
 /// of them flipped so the classes overlap and the unpenalised optimum is finite.

@@ -60,6 +60,25 @@ pub fn has_f64(test: &str) -> bool {
     false
 }
 
+/// Every kernel × reduction the shared adapter can run.
+pub fn variants() -> Vec<descent::gpu::GpuOptions> {
+    use descent::gpu::{GpuOptions, KernelChoice, Reduction};
+    let mut reductions = vec![Reduction::Tree];
+    if gpu().context().has(wgpu::Features::SUBGROUP) {
+        reductions.push(Reduction::Subgroup);
+    }
+    let mut v = Vec::new();
+    for kernel in [KernelChoice::Resident, KernelChoice::Multi] {
+        for &r in &reductions {
+            v.push(GpuOptions {
+                kernel,
+                reduction: Some(r),
+            });
+        }
+    }
+    v
+}
+
 /// max_i |a_i − b_i| / max(1, |b_i|).
 pub fn max_rel_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
