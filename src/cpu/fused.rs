@@ -92,9 +92,10 @@ fn dot<T: Real, const FMA: bool>(x: &[T], w: &[T]) -> T {
     lanes.iter().fold(tail, |s, &v| s + v)
 }
 
-/// Sums of one row block for any p: writes Σe, Σe·x_j into `acc`, returns Σℓ.
+/// Sums of one row block for any p: writes Σe, Σe·x_j into `acc`, returns Σℓ (zero unless
+/// `SSE`: the logistic loss costs an exp and a log per row, paid only when J is wanted).
 #[inline(always)]
-fn block_general<T: Real, L: LossFn, const FMA: bool>(
+fn block_general<T: Real, L: LossFn, const SSE: bool, const FMA: bool>(
     x: &[T],
     d: &[T],
     p: usize,
@@ -112,7 +113,9 @@ fn block_general<T: Real, L: LossFn, const FMA: bool>(
         for (a, xv) in acc[1..].iter_mut().zip(row) {
             *a = madd::<T, FMA>(e, *xv, *a);
         }
-        sse = L::accumulate::<T, FMA>(sse, dv, y, e);
+        if SSE {
+            sse = L::accumulate::<T, FMA>(sse, dv, y, e);
+        }
     }
     sse
 }
@@ -136,7 +139,12 @@ fn block<T: Real, L: LossFn, const FMA: bool>(
         acc[1] = s[1];
         s[2]
     } else {
-        block_general::<T, L, FMA>(x, d, p, w, acc)
+        // The squared loss's Σe² is one FMA a row: always formed, as before the loss seam.
+        if sse || matches!(L::LOSS, crate::model::Loss::Squared) {
+            block_general::<T, L, true, FMA>(x, d, p, w, acc)
+        } else {
+            block_general::<T, L, false, FMA>(x, d, p, w, acc)
+        }
     }
 }
 
