@@ -78,8 +78,13 @@ fn ln_u32(k: u32) -> f64 {
 // powers of two into f32's range, an f32 square root as the seed (24 bits), two Newton
 // steps (48, then beyond f64's 53), scaled back by the exact half powers.
 fn sqrt_s(x: f64) -> f64 {
-    if x == f64(0.0) {
+    // Zero, subnormals (a device may flush them, leaving a zero seed) and NaN give 0; +∞
+    // stays +∞ as on the CPU.
+    if !(x > f64(2.2250738585072014e-308)) {
         return f64(0.0);
+    }
+    if x > f64(1.7976931348623157e308) {
+        return x;
     }
     var s = x;
     var f = f64(1.0);

@@ -62,7 +62,7 @@ pub struct GdConfig {
     pub n_iter_no_change: Option<usize>,
     /// The improvement `n_iter_no_change` asks for (0: any decrease counts).
     pub loss_tol: f64,
-    /// Rows per mini-batch (None, or ≥ N: the full batch, the article's).
+    /// Rows per mini-batch (None, or N: the full batch, the article's).
     pub batch_size: Option<usize>,
     /// Seed of the epochs' row orders for mini-batches.
     pub shuffle_seed: u64,

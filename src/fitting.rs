@@ -321,7 +321,11 @@ pub fn fit_dataset_with(
             if req.config.optimizer.kind == crate::model::OptimizerKind::Momentum
                 && model.penalty.has_l1() =>
         {
-            let b = req.config.optimizer.momentum.unwrap_or(0.0);
+            let b = req
+                .config
+                .optimizer
+                .momentum
+                .unwrap_or(crate::model::optimizer::DEFAULT_MOMENTUM);
             (1.0 - b) / model.smoothness(&work)?
         }
         Step::Auto => 1.0 / model.smoothness(&work)?,

@@ -408,6 +408,20 @@ fn compare_command(args: CompareArgs, adapter: AdapterChoice) -> Result<(), Erro
         return Err(Error::Config("--optimizers lists no optimizer".into()));
     }
     let fit = args.fit;
+    // Each optimizer runs with its own defaults; settings of one optimizer would be silently
+    // dropped for the others, so they are refused here.
+    if fit.optimizer != "gd"
+        || fit.momentum.is_some()
+        || fit.beta1.is_some()
+        || fit.beta2.is_some()
+        || fit.eps.is_some()
+    {
+        return Err(Error::Config(
+            "compare runs every optimizer of --optimizers with its defaults; --optimizer, \
+             --momentum, --beta1, --beta2 and --eps apply to fit"
+                .into(),
+        ));
+    }
     let targets = output_targets(&fit)?;
     let loaded = load(&fit)?;
     let ds = loaded.dataset;
@@ -441,6 +455,15 @@ fn compare_command(args: CompareArgs, adapter: AdapterChoice) -> Result<(), Erro
         },
         &targets,
     );
+    let warned = outcomes
+        .iter()
+        .map(|(_, o)| o.warnings.len())
+        .sum::<usize>();
+    if fit.strict && warned > 0 {
+        return Err(Error::Strict(format!(
+            "{warned} warning(s) above; no output files written"
+        )));
+    }
     let series: Vec<(&str, &[f64])> = outcomes
         .iter()
         .map(|(name, o)| (*name, o.fit.loss_history.as_deref().unwrap_or_default()))

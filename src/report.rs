@@ -81,7 +81,21 @@ pub fn reproduce_json(r: &ReproduceReport) -> Value {
             "mu": w.mu, "seed": w.seed, "sigma": w.sigma,
         },
         "ols": r.ols,
-        "runs": r.runs.iter().map(run_json).collect::<Vec<_>>(),
+        "reference": r.reference,
+        "reference_weights": r.reference_weights,
+        "reference_objective": r.reference_objective,
+        "max_abs_diff_between_backends": r.max_abs_diff_between_backends,
+        "runs": r
+            .runs
+            .iter()
+            .zip(&r.checks)
+            .map(|(f, c)| {
+                let mut v = run_json(f);
+                v["objective"] = json!(c.objective);
+                v["max_abs_diff_vs_reference"] = json!(c.max_abs_diff_vs_reference);
+                v
+            })
+            .collect::<Vec<_>>(),
         "skipped": r.skipped,
     })
 }

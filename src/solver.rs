@@ -28,11 +28,12 @@ impl Timings {
 pub struct Fit {
     /// [intercept, w1..wp], widened to f64.
     pub weights: Vec<f64>,
-    /// Mean squared error at the start of each epoch run (before its update), if recorded.
+    /// The objective J (the MSE for the article's model) of each epoch run, at the point its
+    /// gradient was taken (before the update), if recorded.
     pub loss_history: Option<Vec<f64>>,
     /// Epochs actually run (fewer than asked when the tolerance was met).
     pub epochs_run: usize,
-    /// True when the run stopped because the gradient norm fell below `tol`.
+    /// True when the run stopped because the gradient(-mapping) norm fell below `tol`.
     pub converged: bool,
     /// True when the run stopped because the epoch loss stopped improving
     /// (`n_iter_no_change`, or the adaptive schedule's floor).

@@ -257,3 +257,56 @@ fn compare_puts_every_optimizer_on_one_plot_and_csv() {
         .collect();
     assert!(last[1] <= last[0], "{last:?}");
 }
+
+#[test]
+fn compare_refuses_one_optimizers_settings_and_honours_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_file(dir.path(), "t.csv", "x,y\n1,2\n2,3\n3,5\n4,4\n5,7\n");
+    for extra in [
+        &["--optimizer", "adam"][..],
+        &["--momentum", "0.5"],
+        &["--beta1", "0.8"],
+    ] {
+        let o = descent(
+            &[
+                &[
+                    "compare",
+                    "--data",
+                    &data,
+                    "--target",
+                    "y",
+                    "--backend",
+                    "fused",
+                ][..],
+                extra,
+            ]
+            .concat(),
+        );
+        one_error_line(&o, &format!("{extra:?}"), "apply to fit");
+    }
+    // Two epochs are far from OLS: a warning per optimizer, so --strict writes nothing.
+    let plot = dir.path().join("cmp.svg");
+    let o = descent(&[
+        "compare",
+        "--data",
+        &data,
+        "--target",
+        "y",
+        "--backend",
+        "fused",
+        "--epochs",
+        "2",
+        "--mu",
+        "0.001",
+        "--strict",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!plot.exists());
+}

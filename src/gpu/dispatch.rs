@@ -35,7 +35,7 @@ const STATUS_BYTES: u64 = std::mem::size_of::<Status>() as u64;
 /// Offsets of each segment of a chunk's staging buffer (16-byte aligned).
 #[derive(Debug, Clone, Copy)]
 struct StagingLayout {
-    /// p + 1 weights and g0.
+    /// p + 1 weights, g0 and the optimizer and schedule state.
     weights: u64,
     weights_len: u64,
     status: u64,
@@ -107,7 +107,7 @@ pub struct GpuProblem {
     timestamps: Option<(wgpu::QuerySet, wgpu::Buffer)>,
     layout: StagingLayout,
     /// The `weights` buffer at the start of a solve: zero weights and g0, then the optimizer
-    /// and schedule state's start (t = β1ᵗ = β2ᵗ = 1, eta = mu, best = the largest scalar).
+    /// and schedule state's start (t = β1ᵗ = β2ᵗ = 1, eta = mu, best = +∞).
     initial_weights: Vec<u8>,
     /// Where the reported weights start in `weights`: 0, or nesterov's iterate x.
     report_from: usize,
@@ -143,7 +143,7 @@ impl GpuProblem {
         opts: GpuOptions,
     ) -> Result<Self> {
         data.validate()?;
-        cfg.model.check_data(data)?;
+        cfg.check_data(data)?;
         check_limits(&ctx, data, cfg)?;
         let t0 = Instant::now();
         let (n, p) = (data.n(), data.p());
@@ -200,13 +200,10 @@ impl GpuProblem {
         };
         let coef = to_bytes(coef_values(cfg, n).into_iter(), precision);
         let initial_weights = {
-            let big = match precision {
-                Precision::F32 => f32::MAX as f64,
-                Precision::F64 => f64::MAX,
-            };
             let mut v = vec![0.0; p + 2 + state_len(p)];
             let s = p + 2 + 2 * (p + 1);
-            v[s..s + 6].copy_from_slice(&[1.0, 1.0, 1.0, cfg.mu, big, 0.0]);
+            // best starts at +∞, as on the CPU (an f32 overflow to +∞ is then no stall).
+            v[s..s + 6].copy_from_slice(&[1.0, 1.0, 1.0, cfg.mu, f64::INFINITY, 0.0]);
             to_bytes(v.into_iter(), precision)
         };
         let report_from = match cfg.optimizer.kind {

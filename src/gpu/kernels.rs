@@ -104,7 +104,8 @@ impl ShaderSpec {
         let mut k = 0;
         for penalty in PenaltyKind::ALL {
             for optimizer in OptimizerKind::ALL {
-                let loss = Loss::ALL[k % Loss::ALL.len()];
+                // Both losses meet every optimizer (over the penalties) and every penalty.
+                let loss = Loss::ALL[(k + k / 4) % Loss::ALL.len()];
                 k += 1;
                 for f64 in [false, true] {
                     for reduction in [Reduction::Tree, Reduction::Subgroup] {
@@ -250,8 +251,8 @@ pub const BINDINGS: [Binding; 8] = [
         name: "weights",
         ty: "array<scalar>",
         access: Access::ReadWrite,
-        doc: "[w0, w1..wP, g0] (starts at zero); g0 = ‖∇J‖² of the first epoch, the \
-              divergence test's yardstick",
+        doc: "[w0, w1..wP, g0, optimizer and schedule state] (see `OptState` in \
+              update.wgsl); g0 = ‖∇J‖² of the first epoch, the divergence test's yardstick",
     },
     Binding {
         slot: Slot::Partials,

@@ -1,9 +1,9 @@
 //! Mini-batch order: each epoch visits a seeded permutation of the rows in batches of B (the
 //! last may be short). The permutation is counter-based — a 4-round Feistel network on
 //! ⌈log₄ n⌉-digit halves with cycle walking, keyed by (seed, epoch) through the `lowbias32`
-//! hash — so any row's position is computed on the spot, from u32 operations alone, and the
-//! GPU (shaders/batches.wgsl) computes exactly the same order as the CPU without anything
-//! uploaded per epoch.
+//! hash — so any row's position is computed on the spot, from u32 operations alone: a GPU
+//! kernel can compute exactly the same order as the CPU without anything uploaded per epoch
+//! (the GPU's mini-batch kernel is still to come; mini-batches are CPU-only for now).
 
 /// Feistel rounds: 4 give a well-mixed permutation for keyed 32-bit round functions
 /// (Luby–Rackoff needs 3 for pseudo-randomness; one more for margin).

@@ -147,8 +147,10 @@ impl Model {
 
     /// Checks of the data against the model (labels of a classifier).
     pub fn check_data(&self, data: &Dataset) -> Result<()> {
-        self.loss
-            .check_targets(data.targets.as_slice().unwrap_or(&data.targets.to_vec()))
+        match data.targets.as_slice() {
+            Some(t) => self.loss.check_targets(t),
+            None => self.loss.check_targets(&data.targets.to_vec()),
+        }
     }
 
     /// ŷ_i = w0 + x_i·w for every row, in f64.
