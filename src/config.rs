@@ -103,6 +103,14 @@ impl Default for GdConfig {
 }
 
 impl GdConfig {
+    /// Epochs of stalled loss that stop the run (or, with the adaptive schedule, divide the
+    /// step): `n_iter_no_change`, else the adaptive schedule's default, else none.
+    pub fn stall_limit(&self) -> Option<usize> {
+        self.n_iter_no_change
+            .or((self.schedule.kind == crate::model::ScheduleKind::Adaptive)
+                .then_some(crate::model::schedule::DEFAULT_N_ITER_NO_CHANGE))
+    }
+
     /// Checks that need the data: a batch no larger than the table.
     pub fn check_data(&self, data: &crate::data::Dataset) -> Result<()> {
         self.model.check_data(data)?;

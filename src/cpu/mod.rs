@@ -124,10 +124,7 @@ pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>>(
     let mut optimizer = O::new(&cfg.optimizer, p + 1);
     let schedule = cfg.schedule;
     let adaptive = schedule.kind == ScheduleKind::Adaptive;
-    // Epochs of stalled loss that stop the run (or, adaptive, divide the step).
-    let stall_limit = cfg
-        .n_iter_no_change
-        .or(adaptive.then_some(crate::model::schedule::DEFAULT_N_ITER_NO_CHANGE));
+    let stall_limit = cfg.stall_limit();
     let needs_loss = cfg.record_loss || stall_limit.is_some();
     let loss_tol = T::from_f64(cfg.loss_tol);
     let mut best = T::infinity();

@@ -192,9 +192,7 @@ impl GpuProblem {
             loss_ring: loss_ring as u32,
             schedule: schedule_code(cfg.schedule.kind),
             stall_limit: cfg
-                .n_iter_no_change
-                .or((cfg.schedule.kind == crate::model::ScheduleKind::Adaptive)
-                    .then_some(crate::model::schedule::DEFAULT_N_ITER_NO_CHANGE))
+                .stall_limit()
                 .map_or(0, |k| k.min(u32::MAX as usize) as u32),
             _pad: [0; 1],
         };

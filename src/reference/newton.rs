@@ -2,7 +2,7 @@
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::model::logistic::check_labels;
+use crate::model::logistic::{check_labels, sigmoid};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 
@@ -188,16 +188,6 @@ struct Eval {
     grad: Vec<f64>,
     hess: Option<Mat<f64>>,
     all_correct: bool,
-}
-
-/// σ(z) = 1/(1 + e^−z) through e^−|z|, so nothing overflows.
-fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
 }
 
 fn evaluate(data: &Dataset, y: &[f64], w: &[f64], l2: f64, hessian: bool) -> Eval {
