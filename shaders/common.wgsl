@@ -9,7 +9,8 @@
 //   the model: math_f32/math_f64.wgsl (logistic only), one loss file (loss_*.wgsl:
 //     `loss_err`, `loss_value`) and one penalty file (penalty_*.wgsl: `PROX`,
 //     `penalty_grad`, `penalty_prox`, `penalty_value`),
-//   error.wgsl, one reduction (reduce_tree/reduce_subgroup.wgsl), update.wgsl, kernels.wgsl.
+//   error.wgsl, one reduction (reduce_tree/reduce_subgroup.wgsl), update.wgsl, then the entry
+//   points: kernels.wgsl (full batches) or minibatch.wgsl (mini-batches).
 //
 // Bindings (group 0), identical for every entry point: x, d, coef (read), weights, partials,
 // loss, status (read_write), params (uniform). They are declared from the one table of them,
@@ -33,7 +34,15 @@ struct Params {
     loss_ring: u32,            // entries of the loss ring: epoch e is stored at e % loss_ring
     schedule: u32,             // 0 constant, 1 invscaling, 2 adaptive
     stall_limit: u32,          // n_iter_no_change (0: none)
+    batch: u32,                // mini-batch size B (batches kernel; 0 for full batches)
+    batches_per_dispatch: u32, // batches kernel: bounds loop passes per invocation (llvmpipe)
+    n_batches: u32,            // ⌈n / B⌉ batches per epoch
+    perm_a: u32,               // the permutation's radices, a·b ≥ n (src/model/batches.rs)
+    perm_b: u32,
+    seed_key: u32,             // the shuffle seed folded to 32 bits (`seed_key`)
     _pad0: u32,                // uniform structs are sized in 16-byte steps
+    _pad1: u32,
+    _pad2: u32,
 }
 
 // Keep in sync with `Status` in src/gpu/kernels.rs.
@@ -43,7 +52,7 @@ struct Status {
     diverged_at: u32,  // 1-based epoch whose update blew up, 0 if none
     converged: u32,
     stalled: u32,      // 1 once n_iter_no_change (or the adaptive floor) stopped the run
-    _pad0: u32,
+    batch: u32,        // mini-batches: the next batch of the epoch in progress
     _pad1: u32,
     _pad2: u32,
 }

@@ -6,23 +6,6 @@
 // partials : error + reduction of one epoch over many workgroups → partials[group*K + k].
 // update   : one workgroup reduces the partials and applies the update (large n).
 
-// Thread 0 publishes status into workgroup memory so loop bounds are provably uniform.
-fn load_status(lid: u32) -> u32 {
-    if lid == 0u {
-        wg_epoch = status.epoch;
-        wg_flag = status.stopped;
-    }
-    return workgroupUniformLoad(&wg_flag);
-}
-
-fn load_weights() -> array<scalar, P1> {
-    var w: array<scalar, P1>;
-    for (var j = 0u; j < P1; j++) {
-        w[j] = weights[j];
-    }
-    return w;
-}
-
 @compute @workgroup_size(WG)
 fn resident(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
     {{LANE_INIT}}

@@ -14,7 +14,9 @@
 // in src/cpu/mod.rs (same operations in the same order).
 
 // Optimizer and schedule state: in registers like the weights, stored after them in
-// `weights` as [w (P1), g0, a (P1), b (P1), t, b1t, b2t, eta, best, stalls].
+// `weights` as [w (P1), g0, a (P1), b (P1), t, b1t, b2t, eta, best, stalls, eloss, ereg]
+// (eloss, ereg: a mini-batch epoch's running Σℓ and the penalty at its start weights, kept
+// across dispatches).
 struct OptState {
     a: array<scalar, P1>,
     b: array<scalar, P1>,
@@ -24,6 +26,8 @@ struct OptState {
     eta: scalar,
     best: scalar,
     stalls: scalar,
+    eloss: scalar,
+    ereg: scalar,
 }
 
 const ST: u32 = P1 + 1u;  // first state slot in `weights`
@@ -41,6 +45,8 @@ fn load_state() -> OptState {
     st.eta = weights[s + 3u];
     st.best = weights[s + 4u];
     st.stalls = weights[s + 5u];
+    st.eloss = weights[s + 6u];
+    st.ereg = weights[s + 7u];
     return st;
 }
 
@@ -56,6 +62,25 @@ fn store_state(st: OptState) {
     weights[s + 3u] = st.eta;
     weights[s + 4u] = st.best;
     weights[s + 5u] = st.stalls;
+    weights[s + 6u] = st.eloss;
+    weights[s + 7u] = st.ereg;
+}
+
+// Thread 0 publishes status into workgroup memory so loop bounds are provably uniform.
+fn load_status(lid: u32) -> u32 {
+    if lid == 0u {
+        wg_epoch = status.epoch;
+        wg_flag = status.stopped;
+    }
+    return workgroupUniformLoad(&wg_flag);
+}
+
+fn load_weights() -> array<scalar, P1> {
+    var w: array<scalar, P1>;
+    for (var j = 0u; j < P1; j++) {
+        w[j] = weights[j];
+    }
+    return w;
 }
 
 // prox(v) for a feature weight with threshold `thr`, v itself for the intercept.
@@ -78,13 +103,26 @@ fn step_size(epoch: u32, st: ptr<function, OptState>) -> scalar {
     return coef[0];
 }
 
-fn apply_update(w: ptr<function, array<scalar, P1>>, g0: ptr<function, scalar>, st: ptr<function, OptState>, sums: array<scalar, K>, epoch: u32, lid: u32) -> u32 {
+// An epoch's step and the L1 threshold that follows it.
+struct Step {
+    mu: scalar,
+    thr: scalar,
+}
+
+fn epoch_step(epoch: u32, st: ptr<function, OptState>) -> Step {
     let mu = step_size(epoch, st);
     // The L1 threshold follows the step: coef[5] = mu·αρ as uploaded, else this epoch's.
     var thr = coef[5];
     if params.schedule != 0u {
         thr = mu * coef[6];
     }
+    return Step(mu, thr);
+}
+
+fn apply_update(w: ptr<function, array<scalar, P1>>, g0: ptr<function, scalar>, st: ptr<function, OptState>, sums: array<scalar, K>, epoch: u32, lid: u32) -> u32 {
+    let step = epoch_step(epoch, st);
+    let mu = step.mu;
+    let thr = step.thr;
     let f = coef[1];
     var g: array<scalar, P1>;
     var g2 = scalar(0.0);
@@ -116,6 +154,12 @@ fn apply_update(w: ptr<function, array<scalar, P1>>, g0: ptr<function, scalar>, 
     blown = blown || (OPT_MONOTONE && !(g2 <= GROWTH2 * *g0));
     let converged = params.use_tol != 0u && (epoch + 1u) % params.check_every == 0u && g2 < coef[2];
     let objective = sums[K - 1u] * coef[3] + reg;
+    return finish_epoch(objective, blown, converged, st, epoch, lid);
+}
+
+// The end of an epoch: J into the loss history, n_iter_no_change (the adaptive schedule
+// divides the step instead) and the stop flags. Returns 1 when the run must stop.
+fn finish_epoch(objective: scalar, blown: bool, converged: bool, st: ptr<function, OptState>, epoch: u32, lid: u32) -> u32 {
     var stalled = false;
     if params.stall_limit != 0u {
         if objective > (*st).best - coef[12] {
@@ -149,4 +193,25 @@ fn apply_update(w: ptr<function, array<scalar, P1>>, g0: ptr<function, scalar>, 
         }
     }
     return select(0u, 1u, blown || converged || stalled);
+}
+
+// One mini-batch step, the twin of `gradient_step` for a batch in `descend`
+// (src/cpu/mod.rs): g = (c/len)·sums − the penalty's gradient (never on the intercept), then
+// the optimizer's step with the epoch's step and threshold. Returns whether the weights blew
+// up (the CPU checks after every batch too). No stopping test: `tol` needs full batches.
+fn batch_step(w: ptr<function, array<scalar, P1>>, st: ptr<function, OptState>, sums: array<scalar, K>, len: u32, step: Step) -> bool {
+    let f = coef[14] / scalar(len);
+    var g: array<scalar, P1>;
+    for (var j = 0u; j < P1; j++) {
+        g[j] = f * sums[j];
+        if j > 0u {
+            g[j] -= penalty_grad((*w)[j]);
+        }
+    }
+    optimizer_step(w, &g, step.mu, step.thr, st);
+    var blown = false;
+    for (var j = 0u; j < P1; j++) {
+        blown = blown || !(abs((*w)[j]) <= LIMIT);
+    }
+    return blown;
 }

@@ -452,6 +452,7 @@ fn epochs_stream_in_chunks_and_stop_submitting_once_stopped() {
         let stop_chunk = match problem.plan {
             Plan::Multi { .. } => epochs.div_ceil(DISPATCHES_PER_CHUNK as usize / 2),
             Plan::Resident { .. } => 1,
+            Plan::Batches { .. } => unreachable!("a full-batch run"),
         };
         assert!(
             run.chunks_submitted <= stop_chunk + 2,

@@ -59,7 +59,18 @@ fn wgsl_structs_match_their_rust_mirrors() {
                 ("loss_ring", offset_of!(Params, loss_ring)),
                 ("schedule", offset_of!(Params, schedule)),
                 ("stall_limit", offset_of!(Params, stall_limit)),
+                ("batch", offset_of!(Params, batch)),
+                (
+                    "batches_per_dispatch",
+                    offset_of!(Params, batches_per_dispatch),
+                ),
+                ("n_batches", offset_of!(Params, n_batches)),
+                ("perm_a", offset_of!(Params, perm_a)),
+                ("perm_b", offset_of!(Params, perm_b)),
+                ("seed_key", offset_of!(Params, seed_key)),
                 ("_pad0", offset_of!(Params, _pad)),
+                ("_pad1", offset_of!(Params, _pad) + 4),
+                ("_pad2", offset_of!(Params, _pad) + 8),
             ],
         ),
         (
@@ -71,9 +82,9 @@ fn wgsl_structs_match_their_rust_mirrors() {
                 ("diverged_at", offset_of!(Status, diverged_at)),
                 ("converged", offset_of!(Status, converged)),
                 ("stalled", offset_of!(Status, stalled)),
-                ("_pad0", offset_of!(Status, _pad)),
-                ("_pad1", offset_of!(Status, _pad) + 4),
-                ("_pad2", offset_of!(Status, _pad) + 8),
+                ("batch", offset_of!(Status, batch)),
+                ("_pad1", offset_of!(Status, _pad)),
+                ("_pad2", offset_of!(Status, _pad) + 4),
             ],
         ),
     ];
@@ -120,7 +131,14 @@ fn module_of(spec: ShaderSpec) -> (naga::Module, ModuleInfo) {
     (module, info)
 }
 
-const ENTRY_POINTS: [&str; 3] = ["resident", "partials_pass", "update_pass"];
+/// The entry points of a build: full-batch builds have three, mini-batch builds one.
+fn entry_points(spec: ShaderSpec) -> &'static [&'static str] {
+    if spec.minibatch {
+        &["batches"]
+    } else {
+        &["resident", "partials_pass", "update_pass"]
+    }
+}
 
 /// Every variant through naga's four writers, as wgpu's backends use them: SPIR-V
 /// (Vulkan), MSL (Metal), HLSL (DX12) and GLSL ES 3.10 (GL/GLES, the oldest with compute
@@ -182,7 +200,7 @@ fn every_variant_translates_to_every_backend_language() {
             let (text, tr) =
                 msl::write_string(&module, &info, &options, &msl::PipelineOptions::default())
                     .unwrap_or_else(|e| panic!("{}", what("MSL", &e)));
-            for (name, ep) in ENTRY_POINTS.iter().zip(&tr.entry_point_names) {
+            for (name, ep) in entry_points(spec).iter().zip(&tr.entry_point_names) {
                 let ep = ep.as_ref().unwrap_or_else(|e| panic!("{}", what(name, e)));
                 assert!(
                     text.contains(&format!("kernel void {ep}(")),
@@ -203,7 +221,7 @@ fn every_variant_translates_to_every_backend_language() {
         hlsl::Writer::new(&mut text, &options, &hlsl::PipelineOptions::default())
             .write(&module, &info, None)
             .unwrap_or_else(|e| panic!("{}", what("HLSL", &e)));
-        for name in ENTRY_POINTS {
+        for &name in entry_points(spec) {
             assert!(
                 text.contains(&format!("void {name}(")),
                 "{spec:?}: HLSL {name}"
@@ -215,7 +233,7 @@ fn every_variant_translates_to_every_backend_language() {
         counts[2] += 1;
 
         // GLSL takes one entry point per translation.
-        for name in ENTRY_POINTS {
+        for &name in entry_points(spec) {
             let options = glsl::Options {
                 version: glsl::Version::new_gles(310),
                 ..Default::default()
@@ -250,8 +268,13 @@ fn every_variant_translates_to_every_backend_language() {
             }
         }
     }
-    // Every variant to SPIR-V and HLSL, the f32 ones to MSL and (× 3 entry points) GLSL ES.
-    assert_eq!(counts, [specs.len(), f32_specs, specs.len(), f32_specs * 3]);
+    // Every variant to SPIR-V and HLSL, the f32 ones to MSL and (each entry point) GLSL ES.
+    let f32_entries: usize = specs
+        .iter()
+        .filter(|s| !s.f64)
+        .map(|&s| entry_points(s).len())
+        .sum();
+    assert_eq!(counts, [specs.len(), f32_specs, specs.len(), f32_entries]);
 
     // Khronos' own validators, where installed: naga writes e.g. GLSL.std.450 Exp on a
     // double without complaint, spirv-val rejects it.

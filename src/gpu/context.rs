@@ -103,14 +103,15 @@ impl GpuContext {
         self.kernels.lock().expect("kernel cache").len()
     }
 
-    /// Compiled kernels for `p` features, `model` and `optimizer`; subgroups when present
-    /// and compilable, else tree.
+    /// Compiled kernels for `p` features, `model` and `optimizer`, full-batch or mini-batch;
+    /// subgroups when present and compilable, else tree.
     pub fn kernels(
         &self,
         p: u32,
         f64: bool,
         model: &crate::model::Model,
         optimizer: crate::model::OptimizerKind,
+        minibatch: bool,
         reduction: Option<Reduction>,
     ) -> Result<(Arc<Kernels>, Reduction)> {
         let preferred = reduction.unwrap_or(if self.has(wgpu::Features::SUBGROUP) {
@@ -137,6 +138,7 @@ impl GpuContext {
                 loss: model.loss,
                 penalty: model.penalty.kind,
                 optimizer,
+                minibatch,
             };
             if let Some(k) = self.kernels.lock().expect("kernel cache").get(&spec) {
                 return Ok((k.clone(), r));

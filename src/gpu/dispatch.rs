@@ -6,9 +6,10 @@
 
 use super::context::{scoped, GpuContext};
 use super::kernels::{
-    coef_values, schedule_code, state_len, Kernels, Params, Reduction, Slot, Status, BINDINGS,
+    coef_values, schedule_code, state_len, Kernels, Params, Pipelines, Reduction, Slot, Status,
+    BINDINGS,
 };
-use super::plan::{check_limits, plan, scalar_size, KernelChoice, Plan};
+use super::plan::{check_limits, plan_for, scalar_size, KernelChoice, Plan};
 use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -154,17 +155,26 @@ impl GpuProblem {
             precision == Precision::F64,
             &cfg.model,
             cfg.optimizer.kind,
+            cfg.batch_size.is_some_and(|b| b < n),
             opts.reduction,
         )?;
-        let plan = plan(
+        let plan = plan_for(
             n as u64,
             p as u64,
-            cfg.epochs as u64,
+            cfg,
             opts.kernel,
             reduction,
             ctx.info.min_subgroup_size.max(1),
             ctx.limits.max_compute_workgroups_per_dimension,
         )?;
+        // Both follow the batch size; a mismatch would dispatch nothing.
+        if matches!(plan, Plan::Batches { .. })
+            != matches!(kernels.pipelines, Pipelines::MiniBatch { .. })
+        {
+            return Err(Error::Gpu(
+                "internal: the plan and the shader build disagree on mini-batches".into(),
+            ));
+        }
         let (groups, groups_x, epochs_per_dispatch) = match plan {
             Plan::Multi {
                 groups, groups_x, ..
@@ -172,7 +182,17 @@ impl GpuProblem {
             Plan::Resident {
                 epochs_per_dispatch,
             } => (1, 1, epochs_per_dispatch),
+            Plan::Batches { .. } => (1, 1, 1),
         };
+        let (batch, batches_per_dispatch, n_batches) = match plan {
+            Plan::Batches {
+                batch,
+                batches_per_dispatch,
+                n_batches,
+            } => (batch, batches_per_dispatch, n_batches),
+            _ => (0, 0, 0),
+        };
+        let (perm_a, perm_b) = crate::model::batches::radices(n as u32);
         let chunk_epochs = plan.chunk_epochs(cfg.epochs as u64);
         // Two chunks' worth: the chunk running and the one whose slice is being copied out.
         let loss_ring = if cfg.record_loss {
@@ -194,14 +214,21 @@ impl GpuProblem {
             stall_limit: cfg
                 .stall_limit()
                 .map_or(0, |k| k.min(u32::MAX as usize) as u32),
-            _pad: [0; 1],
+            batch,
+            batches_per_dispatch,
+            n_batches,
+            perm_a,
+            perm_b,
+            seed_key: crate::model::batches::seed_key(cfg.shuffle_seed),
+            _pad: [0; 3],
         };
         let coef = to_bytes(coef_values(cfg, n).into_iter(), precision);
         let initial_weights = {
             let mut v = vec![0.0; p + 2 + state_len(p)];
             let s = p + 2 + 2 * (p + 1);
             // best starts at +∞, as on the CPU (an f32 overflow to +∞ is then no stall).
-            v[s..s + 6].copy_from_slice(&[1.0, 1.0, 1.0, cfg.mu, f64::INFINITY, 0.0]);
+            // t, β1ᵗ, β2ᵗ, eta, best, stalls, eloss, ereg.
+            v[s..s + 8].copy_from_slice(&[1.0, 1.0, 1.0, cfg.mu, f64::INFINITY, 0.0, 0.0, 0.0]);
             to_bytes(v.into_iter(), precision)
         };
         let report_from = match cfg.optimizer.kind {
@@ -379,25 +406,37 @@ impl GpuProblem {
                     timestamp_writes,
                 });
                 pass.set_bind_group(0, &self.bind_group, &[]);
-                match self.plan {
-                    Plan::Resident {
-                        epochs_per_dispatch,
-                    } => {
-                        pass.set_pipeline(&self.kernels.resident);
-                        for _ in 0..epochs.div_ceil(epochs_per_dispatch as u64) {
+                let dispatches = self.plan.dispatches(first_epoch, epochs);
+                match (self.plan, &self.kernels.pipelines) {
+                    (Plan::Resident { .. }, Pipelines::Full { resident, .. }) => {
+                        pass.set_pipeline(resident);
+                        for _ in 0..dispatches {
                             pass.dispatch_workgroups(1, 1, 1);
                         }
                     }
-                    Plan::Multi {
-                        groups_x, groups_y, ..
-                    } => {
-                        for _ in 0..epochs {
-                            pass.set_pipeline(&self.kernels.partials);
+                    (
+                        Plan::Multi {
+                            groups_x, groups_y, ..
+                        },
+                        Pipelines::Full {
+                            partials, update, ..
+                        },
+                    ) => {
+                        for _ in 0..dispatches / 2 {
+                            pass.set_pipeline(partials);
                             pass.dispatch_workgroups(groups_x, groups_y, 1);
-                            pass.set_pipeline(&self.kernels.update);
+                            pass.set_pipeline(update);
                             pass.dispatch_workgroups(1, 1, 1);
                         }
                     }
+                    (Plan::Batches { .. }, Pipelines::MiniBatch { batches }) => {
+                        pass.set_pipeline(batches);
+                        for _ in 0..dispatches {
+                            pass.dispatch_workgroups(1, 1, 1);
+                        }
+                    }
+                    // Refused in `GpuProblem::new`.
+                    _ => {}
                 }
             }
             enc.copy_buffer_to_buffer(&self.weights, 0, staging, l.weights, l.weights_len);

@@ -31,7 +31,18 @@ pub struct Params {
     pub schedule: u32,
     /// n_iter_no_change (0: none).
     pub stall_limit: u32,
-    pub _pad: [u32; 1],
+    /// Mini-batch size B (0: full batches).
+    pub batch: u32,
+    /// Batches one dispatch of the `batches` kernel may run (the loop-pass budget).
+    pub batches_per_dispatch: u32,
+    /// ⌈n / B⌉.
+    pub n_batches: u32,
+    /// The row permutation's radices, a·b ≥ n ([`crate::model::batches::radices`]).
+    pub perm_a: u32,
+    pub perm_b: u32,
+    /// [`crate::model::batches::seed_key`] of the shuffle seed.
+    pub seed_key: u32,
+    pub _pad: [u32; 3],
 }
 
 /// Run state on the device. Keep in sync with `struct Status` in shaders/common.wgsl.
@@ -43,7 +54,9 @@ pub struct Status {
     pub diverged_at: u32,
     pub converged: u32,
     pub stalled: u32,
-    pub _pad: [u32; 3],
+    /// Mini-batches: the next batch of the epoch in progress.
+    pub batch: u32,
+    pub _pad: [u32; 2],
 }
 
 /// How the workgroup sums are formed.
@@ -65,6 +78,9 @@ pub struct ShaderSpec {
     pub loss: Loss,
     pub penalty: PenaltyKind,
     pub optimizer: OptimizerKind,
+    /// Mini-batches: the `batches` entry point (shaders/minibatch.wgsl) instead of the
+    /// full-batch ones (shaders/kernels.wgsl).
+    pub minibatch: bool,
 }
 
 impl ShaderSpec {
@@ -78,14 +94,17 @@ impl ShaderSpec {
                     for optimizer in OptimizerKind::ALL {
                         for f64 in [false, true] {
                             for reduction in [Reduction::Tree, Reduction::Subgroup] {
-                                out.push(ShaderSpec {
-                                    p,
-                                    f64,
-                                    reduction,
-                                    loss,
-                                    penalty,
-                                    optimizer,
-                                });
+                                for minibatch in [false, true] {
+                                    out.push(ShaderSpec {
+                                        p,
+                                        f64,
+                                        reduction,
+                                        loss,
+                                        penalty,
+                                        optimizer,
+                                        minibatch,
+                                    });
+                                }
                             }
                         }
                     }
@@ -109,6 +128,8 @@ impl ShaderSpec {
                 k += 1;
                 for f64 in [false, true] {
                     for reduction in [Reduction::Tree, Reduction::Subgroup] {
+                        // The mini-batch entry point alternates with the full-batch ones
+                        // so every file meets both.
                         out.push(ShaderSpec {
                             p: 2,
                             f64,
@@ -116,6 +137,7 @@ impl ShaderSpec {
                             loss,
                             penalty,
                             optimizer,
+                            minibatch: (k + usize::from(f64)) % 2 == 0,
                         });
                     }
                 }
@@ -148,6 +170,7 @@ impl ShaderSpec {
             loss: Loss::Squared,
             penalty: PenaltyKind::None,
             optimizer: OptimizerKind::Gd,
+            minibatch: false,
         }
     }
 }
@@ -316,7 +339,8 @@ pub fn binding_declarations() -> String {
 /// The `coef` buffer's values, in f64 (converted to the working precision on upload):
 /// 0 mu, 1 c/n (c = 2 squared, 1 logistic), 2 tol², 3 1/n, 4 α(1−ρ), 5 mu·αρ, 6 αρ,
 /// 7 momentum B (−1: nesterov's adaptive restart), 8 β1, 9 β2, 10 ε, 11 power_t, 12 loss_tol,
-/// 13 the adaptive schedule's floor mu·10⁻⁴, 14–15 unused. The CPU twin derives the same
+/// 13 the adaptive schedule's floor mu·10⁻⁴, 14 c (a mini-batch's gradient is c/len·sums),
+/// 15 unused. The CPU twin derives the same
 /// constants (`descend`, `model::penalty::constants`, the optimizer files).
 pub fn coef_values(cfg: &crate::config::GdConfig, n: usize) -> [f64; COEF_LEN] {
     let penalty = &cfg.model.penalty;
@@ -341,7 +365,7 @@ pub fn coef_values(cfg: &crate::config::GdConfig, n: usize) -> [f64; COEF_LEN] {
         cfg.schedule.power_t,
         cfg.loss_tol,
         cfg.mu * crate::model::schedule::ADAPTIVE_FLOOR,
-        0.0,
+        cfg.model.loss.grad_scale(),
         0.0,
     ]
 }
@@ -356,9 +380,9 @@ pub fn schedule_code(kind: ScheduleKind) -> u32 {
 }
 
 /// Scalars of optimizer and schedule state after the weights and g0 in `weights`: two
-/// vectors of p + 1 and six scalars (see `OptState` in shaders/update.wgsl).
+/// vectors of p + 1 and eight scalars (see `OptState` in shaders/update.wgsl).
 pub fn state_len(p: usize) -> usize {
-    2 * (p + 1) + 6
+    2 * (p + 1) + 8
 }
 
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
@@ -403,6 +427,7 @@ fn model_sources(spec: ShaderSpec) -> Vec<&'static str> {
     ]
 }
 const KERNELS: &str = include_str!("../../shaders/kernels.wgsl");
+const MINIBATCH: &str = include_str!("../../shaders/minibatch.wgsl");
 
 /// The full WGSL module for `spec`.
 pub fn shader_source(spec: ShaderSpec) -> String {
@@ -438,8 +463,9 @@ pub fn shader_source(spec: ShaderSpec) -> String {
         src.push_str(part);
         src.push('\n');
     }
+    let entries = if spec.minibatch { MINIBATCH } else { KERNELS };
     src.push_str(
-        &KERNELS
+        &entries
             .replace("{{LANE_ARGS}}", args)
             .replace("{{LANE_INIT}}", init),
     );
@@ -474,6 +500,29 @@ pub fn resident_epoch_passes(n: u64, p: u64, reduction: Reduction, min_subgroup:
         + 2
 }
 
+/// Loop passes of one dispatch of the `batches` kernel running `count` batches of `b` rows
+/// (n rows, ⌈n/b⌉ batches an epoch): per batch ⌈b/WG⌉ rows an invocation (plus the
+/// permutation's walk loop's last pass), the reductions and the step; per epoch touched the
+/// penalty sum and at most `walks` extra walks of the permutation (its surplus a·b − n, a
+/// bound on all positions of an epoch together); loading and storing the state.
+pub fn batch_dispatch_passes(
+    n: u64,
+    p: u64,
+    b: u64,
+    count: u64,
+    walks: u64,
+    reduction: Reduction,
+    min_subgroup: u32,
+) -> u64 {
+    let k = p + 2;
+    let per_batch = b.div_ceil(WG as u64) * (row_passes(p) + 1)
+        + k * (1 + reduce_passes(reduction, min_subgroup))
+        + UPDATE_LOOPS * (p + 1)
+        + 1;
+    let epochs_touched = count.div_ceil(n.div_ceil(b).max(1)) + 1;
+    count * per_batch + epochs_touched * (walks + p + 1) + 4 * (p + 1) + 2
+}
+
 /// Passes of one partials-pass invocation over `rows` rows.
 pub fn partials_passes(rows: u64, p: u64, reduction: Reduction, min_subgroup: u32) -> u64 {
     rows * row_passes(p) + (p + 2) * (1 + reduce_passes(reduction, min_subgroup)) + (p + 1) + 2
@@ -490,13 +539,24 @@ pub fn update_passes(groups: u64, p: u64, reduction: Reduction, min_subgroup: u3
 /// The compiled pipelines of one shader build.
 pub struct Kernels {
     pub layout: wgpu::BindGroupLayout,
-    pub resident: wgpu::ComputePipeline,
-    pub partials: wgpu::ComputePipeline,
-    pub update: wgpu::ComputePipeline,
+    pub pipelines: Pipelines,
+}
+
+/// The entry points of a build: a full-batch build has three, a mini-batch build one (each
+/// family compiles only what it runs).
+pub enum Pipelines {
+    Full {
+        resident: wgpu::ComputePipeline,
+        partials: wgpu::ComputePipeline,
+        update: wgpu::ComputePipeline,
+    },
+    MiniBatch {
+        batches: wgpu::ComputePipeline,
+    },
 }
 
 impl Kernels {
-    /// Compile the module and its three pipelines (errors surface through error scopes).
+    /// Compile the module and its pipelines (errors surface through error scopes).
     pub fn new(device: &wgpu::Device, spec: ShaderSpec) -> Kernels {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("descent gd"),
@@ -530,11 +590,17 @@ impl Kernels {
                 cache: None,
             })
         };
-        Kernels {
-            resident: make("resident"),
-            partials: make("partials_pass"),
-            update: make("update_pass"),
-            layout,
-        }
+        let pipelines = if spec.minibatch {
+            Pipelines::MiniBatch {
+                batches: make("batches"),
+            }
+        } else {
+            Pipelines::Full {
+                resident: make("resident"),
+                partials: make("partials_pass"),
+                update: make("update_pass"),
+            }
+        };
+        Kernels { pipelines, layout }
     }
 }

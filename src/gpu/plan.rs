@@ -4,7 +4,8 @@
 
 use super::context::GpuContext;
 use super::kernels::{
-    partials_passes, resident_epoch_passes, update_passes, Reduction, LOOP_PASS_BUDGET, WG,
+    batch_dispatch_passes, partials_passes, resident_epoch_passes, update_passes, Reduction,
+    LOOP_PASS_BUDGET, WG,
 };
 use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
@@ -44,9 +45,36 @@ pub enum Plan {
         groups_x: u32,
         groups_y: u32,
     },
+    /// Mini-batches: one workgroup runs many batches per dispatch (`batches` in
+    /// shaders/minibatch.wgsl).
+    Batches {
+        batch: u32,
+        batches_per_dispatch: u32,
+        n_batches: u32,
+    },
 }
 
 impl Plan {
+    /// Dispatches that take the run from the start of epoch `first` to the end of epoch
+    /// `first + epochs` (the batches kernel counts batches globally: dispatch j runs batches
+    /// j·c .. (j + 1)·c of the whole run).
+    pub fn dispatches(&self, first: u64, epochs: u64) -> u64 {
+        match *self {
+            Plan::Resident {
+                epochs_per_dispatch,
+            } => epochs.div_ceil(epochs_per_dispatch as u64),
+            Plan::Multi { .. } => 2 * epochs,
+            Plan::Batches {
+                batches_per_dispatch,
+                n_batches,
+                ..
+            } => {
+                let (c, nb) = (batches_per_dispatch as u64, n_batches as u64);
+                ((first + epochs) * nb).div_ceil(c) - (first * nb).div_ceil(c)
+            }
+        }
+    }
+
     /// Epochs covered by one chunk of [`DISPATCHES_PER_CHUNK`] dispatches or fewer.
     pub fn chunk_epochs(&self, epochs: u64) -> u64 {
         let e = match *self {
@@ -58,6 +86,15 @@ impl Plan {
             }
             // Two dispatches per epoch: partials, then update.
             Plan::Multi { .. } => DISPATCHES_PER_CHUNK / 2,
+            // A dispatch may run on into the next chunk's epochs, completing fewer than
+            // batches_per_dispatch / n_batches of them: well under a chunk, so the loss ring
+            // of two chunks never overwrites an entry before it is copied out.
+            Plan::Batches {
+                batches_per_dispatch,
+                n_batches,
+                ..
+            } => (DISPATCHES_PER_CHUNK * batches_per_dispatch as u64 / n_batches as u64)
+                .min(MAX_CHUNK_EPOCHS),
         };
         e.clamp(1, epochs.max(1))
     }
@@ -144,6 +181,75 @@ pub fn plan(
         .ok_or_else(|| too_wide(n, p, reduction, min_subgroup, max_groups_per_dim))
 }
 
+/// The mini-batch plan for batches of `b` rows: as many batches per dispatch as the
+/// loop-pass budget allows (and the run needs), or an error naming the largest batch size
+/// the kernel runs.
+pub fn plan_batches(
+    n: u64,
+    p: u64,
+    b: u64,
+    epochs: u64,
+    reduction: Reduction,
+    min_subgroup: u32,
+) -> Result<Plan> {
+    let walks = crate::model::batches::walk_bound(n as u32) as u64;
+    let passes = |b: u64, c: u64| batch_dispatch_passes(n, p, b, c, walks, reduction, min_subgroup);
+    if passes(b, 1) > LOOP_PASS_BUDGET {
+        let (mut lo, mut hi) = (0u64, b);
+        while lo + 1 < hi {
+            let mid = lo + (hi - lo) / 2;
+            if passes(mid, 1) <= LOOP_PASS_BUDGET {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        return Err(Error::Unsupported(format!(
+            "the gpu backend runs mini-batches of at most {lo} rows for {n} rows × {p} features              (a GPU invocation may make only {LOOP_PASS_BUDGET} loop passes per dispatch, a              limit software adapters enforce); --batch-size is {b}: use a smaller batch, the              full batch, or a CPU backend (--backend fused)"
+        )));
+    }
+    let n_batches = n.div_ceil(b);
+    let most = (epochs.max(1) * n_batches).min(u32::MAX as u64);
+    let (mut lo, mut hi) = (1u64, most + 1);
+    while lo + 1 < hi {
+        let mid = lo + (hi - lo) / 2;
+        if passes(b, mid) <= LOOP_PASS_BUDGET {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(Plan::Batches {
+        batch: b as u32,
+        batches_per_dispatch: lo as u32,
+        n_batches: n_batches as u32,
+    })
+}
+
+/// The plan for `cfg` on `data`'s shape: mini-batches when a batch size below n is set.
+pub fn plan_for(
+    n: u64,
+    p: u64,
+    cfg: &GdConfig,
+    choice: KernelChoice,
+    reduction: Reduction,
+    min_subgroup: u32,
+    max_groups_per_dim: u32,
+) -> Result<Plan> {
+    match cfg.batch_size.filter(|&b| (b as u64) < n) {
+        Some(b) => plan_batches(n, p, b as u64, cfg.epochs as u64, reduction, min_subgroup),
+        None => plan(
+            n,
+            p,
+            cfg.epochs as u64,
+            choice,
+            reduction,
+            min_subgroup,
+            max_groups_per_dim,
+        ),
+    }
+}
+
 pub(crate) fn scalar_size(precision: Precision) -> u64 {
     match precision {
         Precision::F32 => 4,
@@ -156,13 +262,6 @@ pub(crate) fn scalar_size(precision: Precision) -> u64 {
 pub fn check_limits(ctx: &GpuContext, data: &Dataset, cfg: &GdConfig) -> Result<()> {
     cfg.validate()?;
     let name = &ctx.info.name;
-    if cfg.batch_size.is_some_and(|b| b < data.n()) {
-        return Err(Error::Unsupported(
-            "the gpu backend runs full batches only so far (mini-batches are CPU-only for \
-             now); use --backend fused"
-                .into(),
-        ));
-    }
     if cfg.precision == Precision::F64 && !ctx.has(wgpu::Features::SHADER_F64) {
         return Err(Error::Unsupported(format!(
             "adapter '{name}' does not support f64 in shaders (SHADER_F64); use \
@@ -195,10 +294,10 @@ pub fn check_limits(ctx: &GpuContext, data: &Dataset, cfg: &GdConfig) -> Result<
     } else {
         Reduction::Tree
     };
-    plan(
+    plan_for(
         n,
         p,
-        cfg.epochs as u64,
+        cfg,
         KernelChoice::Auto,
         reduction,
         ctx.info.min_subgroup_size.max(1),
