@@ -221,7 +221,13 @@ fn a_stall_ends_the_dispatching() {
         n_iter_no_change: Some(3),
         loss_tol: 1e-3,
         record_loss: true,
-        ..cfg(10, seed, OptimizerKind::Gd, Model::LEAST_SQUARES, Precision::F32)
+        ..cfg(
+            10,
+            seed,
+            OptimizerKind::Gd,
+            Model::LEAST_SQUARES,
+            Precision::F32,
+        )
     };
     let cpu = Fused.fit(&ds, &c).unwrap();
     assert!(cpu.stalled && cpu.epochs_run < 1000, "{}", cpu.epochs_run);

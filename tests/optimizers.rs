@@ -93,6 +93,46 @@ fn fit(ds: &Dataset, req: &FitRequest) -> FitOutcome {
     fit_dataset(ds, req).unwrap()
 }
 
+/// The correlated, badly scaled houses fixture (square feet beside acres and a price in the
+/// hundreds of thousands), unstandardized: nesterov reaches OLS to 1e-6 within 400 000 epochs,
+/// where gd is still ~98 % of the way from it after 4 000 000. Ignored in CI: it runs 4.4
+/// million epochs (about 40 s with --release); run it with
+/// `cargo test --release --test optimizers -- --ignored houses`.
+#[test]
+#[ignore = "4.4 million epochs: run with --release (see the comment)"]
+fn houses_nesterov_needs_a_tenth_of_the_epochs_of_plain_gd() {
+    let houses = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/houses.csv");
+    let ds = load(&InputSpec {
+        data: houses.into(),
+        target: Some("price".into()),
+        target_file: None,
+        features: None,
+        delimiter: None,
+    })
+    .unwrap()
+    .dataset;
+    let budget = 400_000;
+    let plain = |kind, epochs| {
+        let mut req = request(Backend::Fused, Model::LEAST_SQUARES, opt(kind), epochs, 0.0);
+        req.config.tol = None;
+        fit(&ds, &req)
+    };
+    let fast = plain(OptimizerKind::Nesterov, budget);
+    let d = fast.distance_to_reference.unwrap();
+    assert!(d <= 1e-6, "nesterov: {d:e} after {budget} epochs");
+    let slow = plain(OptimizerKind::Gd, 10 * budget);
+    let ds_ = slow.distance_to_reference.unwrap();
+    assert!(
+        ds_ > 1e-6,
+        "gd reached {ds_:e} within {} epochs",
+        10 * budget
+    );
+    eprintln!(
+        "houses: nesterov {d:e} after {budget} epochs, gd {ds_:e} after {}",
+        10 * budget
+    );
+}
+
 #[test]
 fn nesterov_needs_a_tenth_of_the_epochs_of_plain_gd() {
     let seed = fresh_seed("ill-conditioned");
