@@ -165,6 +165,8 @@ def main():
             sys.exit(f"compare.py: a {r['workload']} peer line in a {wl.name} comparison")
         extra = (f", {r['iterations']} iterations" if "iterations" in r and not wl.batch
                  else "")
+        if "threads" in r:
+            extra += f", {r['threads']} thread{'s' if r['threads'] > 1 else ''}"
         groups.setdefault((r["n"], r["epochs"]), []).append(
             {"name": f"{name.get(r['peer'], r['peer'])} {r['variant']}{extra}",
              "precision": r["precision"], "solve": r["seconds"], "e2e": None,

@@ -7,6 +7,7 @@ descent's row order: `eager` (descent's update by hand, no autograd) and `optim`
 PyTorch user writes: nn.Linear, binary_cross_entropy_with_logits, backward, torch.optim.SGD
 with weight_decay = alpha on the weights only). Prints one JSON line per run."""
 
+import argparse
 import os
 import sys
 
@@ -178,6 +179,13 @@ def cuda_graph(s, epochs):
 
 
 def main():
+    # --threads is this script's own option (torch.set_num_threads); the rest is shared.
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    own, rest = pre.parse_known_args()
+    sys.argv = [sys.argv[0]] + rest
+    if own.threads:
+        torch.set_num_threads(own.threads)
     args = W.parse_args(__doc__, ["eager", "cuda_graph", "compile", "optim"],
                         (["f32"], ["f32", "f64"]),
                         default_variants=["eager", "cuda_graph"])
