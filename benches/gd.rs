@@ -4,6 +4,10 @@
 //! The `logistic` group runs the `reproduce --workload logistic` model (logistic loss, L2
 //! α = 1e-4, mu = 3.9, the same generator) at N = 1e5, p = 32 for 10 epochs on every backend
 //! in f64 and f32 (the GPU solve-only, f64 where the adapter has it).
+//! The `minibatch_logistic` group runs the `reproduce --workload minibatch` fit (the same data
+//! and model by mini-batch SGD: B = 256, mu = 0.02, shuffle seed 444, 10 epochs) on the CPU
+//! backends in f64 and f32, at N = 1e5 unless DESCENT_BENCH_MAX_N asks for more (up to the
+//! workload's 1e6); the gpu backend has no mini-batches yet.
 //!
 //! The adapter follows wgpu's conventions (WGPU_ADAPTER_NAME, WGPU_BACKEND). On a CPU
 //! adapter such as lavapipe the GPU groups stop at N = 1e5 so `cargo bench` stays within
@@ -170,6 +174,47 @@ fn logistic_group(c: &mut Criterion) {
     group.finish();
 }
 
+const MINIBATCH_N: usize = 100_000;
+
+fn minibatch_logistic_group(c: &mut Criterion) {
+    let mut w = Workload::named(WorkloadKind::Minibatch);
+    // The default keeps `cargo bench` quick; DESCENT_BENCH_MAX_N=1000000 is the full workload.
+    w.n = max_n(MINIBATCH_N).min(w.n);
+    let ds = w.dataset().expect("minibatch workload data");
+    let mut group = c.benchmark_group("minibatch_logistic");
+    group.throughput(Throughput::Elements((w.n * w.epochs) as u64));
+    let solvers: [(&str, &dyn Solver); 3] = [
+        ("naive", &Naive),
+        ("ndarray", &NdarrayGd),
+        ("fused", &Fused),
+    ];
+    for precision in [Precision::F64, Precision::F32] {
+        let cfg = GdConfig {
+            model: w.model,
+            mu: w.mu,
+            epochs: w.epochs,
+            batch_size: w.batch_size,
+            shuffle_seed: w.shuffle_seed,
+            precision,
+            ..GdConfig::default()
+        };
+        for (name, solver) in solvers {
+            let id = BenchmarkId::new(
+                format!(
+                    "{name}/{precision}/p{}/B{}",
+                    w.features,
+                    w.batch_size.unwrap_or(w.n)
+                ),
+                w.n,
+            );
+            group.bench_function(id, |b| {
+                b.iter(|| black_box(solver.fit(&ds, &cfg).expect("cpu fit")))
+            });
+        }
+    }
+    group.finish();
+}
+
 fn quick() -> Criterion {
     // Small samples keep a full `cargo bench` within minutes on a 2-core machine.
     Criterion::default()
@@ -181,6 +226,6 @@ fn quick() -> Criterion {
 criterion_group! {
     name = benches;
     config = quick();
-    targets = cpu_groups, gpu_groups, logistic_group
+    targets = cpu_groups, gpu_groups, logistic_group, minibatch_logistic_group
 }
 criterion_main!(benches);

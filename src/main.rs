@@ -31,7 +31,8 @@ enum Command {
     #[command(allow_negative_numbers = true)]
     Reproduce {
         /// Named workload: seed (the article), big (N=1e8, 100 epochs), wide (N=1e6, p=64),
-        /// logistic (N=1e6, p=32, 100 epochs, L2; checked against Newton).
+        /// logistic (N=1e6, p=32, 100 epochs, L2; checked against Newton), minibatch (the
+        /// logistic data and model by mini-batch SGD: B=256, 10 epochs, mu=0.02; CPU only).
         #[arg(long, default_value = "seed")]
         workload: String,
         /// Number of samples (overrides the workload's).
@@ -49,6 +50,12 @@ enum Command {
         /// Random seed (numpy's legacy seed for one feature).
         #[arg(long)]
         seed: Option<u64>,
+        /// Rows per mini-batch (overrides the workload's; full batches unless minibatch).
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Seed of the mini-batch order (overrides the workload's).
+        #[arg(long)]
+        shuffle_seed: Option<u64>,
         /// Comma-separated backends: naive,ndarray,fused,gpu (default: all; gpu skipped
         /// with a reason when no adapter can run it).
         #[arg(long)]
@@ -504,6 +511,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             epochs,
             mu,
             seed,
+            batch_size,
+            shuffle_seed,
             backends,
             precision,
             json,
@@ -516,6 +525,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             w.epochs = epochs.unwrap_or(w.epochs);
             w.mu = mu.unwrap_or(w.mu);
             w.seed = seed.unwrap_or(w.seed);
+            w.batch_size = batch_size.or(w.batch_size);
+            w.shuffle_seed = shuffle_seed.unwrap_or(w.shuffle_seed);
             // Any change to the workload makes it another experiment: it is labelled custom
             // and never compared with the article's printed figures.
             if w != named {

@@ -79,6 +79,7 @@ pub fn reproduce_json(r: &ReproduceReport) -> Value {
         "workload": {
             "name": w.name, "n": w.n, "features": w.features, "epochs": w.epochs,
             "mu": w.mu, "seed": w.seed, "sigma": w.sigma,
+            "batch_size": w.batch_size, "shuffle_seed": w.shuffle_seed,
         },
         "ols": r.ols,
         "reference": r.reference,
@@ -103,8 +104,12 @@ pub fn reproduce_json(r: &ReproduceReport) -> Value {
 /// The article-style table.
 pub fn reproduce_table(r: &ReproduceReport) -> String {
     let w = &r.workload;
+    let batches = match w.batch_size {
+        Some(b) => format!(", batch size = {b}, shuffle seed = {}", w.shuffle_seed),
+        None => String::new(),
+    };
     let mut out = format!(
-        "workload {}: N = {}, features = {}, epochs = {}, mu = {}, seed = {}, {}\n\n",
+        "workload {}: N = {}, features = {}, epochs = {}, mu = {}, seed = {}{batches}, {}\n\n",
         w.name, w.n, w.features, w.epochs, w.mu, w.seed, r.precision
     );
     let base = r.runs.iter().find(|f| f.backend == "ndarray").map(seconds);

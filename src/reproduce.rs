@@ -1,6 +1,6 @@
 //! `descent reproduce`: the article's experiment (or a named benchmark workload) on every
 //! requested backend, each fit checked against its model's reference (OLS for the
-//! least-squares workloads, Newton for `logistic`).
+//! least-squares workloads, Newton for `logistic` and `minibatch`).
 
 use crate::backend::{make_solver, Backend};
 use crate::config::{GdConfig, Precision};
@@ -26,7 +26,24 @@ pub enum WorkloadKind {
     /// mu = [`LOGISTIC_MU`]; standard normal features and Bernoulli labels drawn with numpy's
     /// legacy generator ([`logistic_data`]), so the peers fit the very same numbers.
     Logistic,
+    /// The `logistic` workload's data and model (N = 10⁶, p = 32, L2 α = [`LOGISTIC_ALPHA`]),
+    /// fitted by mini-batch SGD: batches of [`MINIBATCH_BATCH_SIZE`] rows in the seeded
+    /// order of [`crate::model::batches`] (shuffle seed [`MINIBATCH_SHUFFLE_SEED`]), plain
+    /// `gd` steps of the constant [`MINIBATCH_MU`], 10 epochs.
+    Minibatch,
 }
+
+/// Rows per mini-batch of the `minibatch` workload.
+pub const MINIBATCH_BATCH_SIZE: usize = 256;
+
+/// The `minibatch` workload's constant SGD step. [`LOGISTIC_MU`] (1/L of the full gradient)
+/// is far too long for gradients of 256 rows: at 3.9 the iterates wander at J − J* ≈ 0.05
+/// to 0.09; at 0.02 they settle within ~2 epochs at J − J* ≈ 5e-5 (numpy, on this data).
+pub const MINIBATCH_MU: f64 = 0.02;
+
+/// Seed of the `minibatch` workload's row order ([`crate::model::batches`]); the peers
+/// compute the same order (benches/peers/workloads.py `batch_order`).
+pub const MINIBATCH_SHUFFLE_SEED: u64 = 444;
 
 /// α of the `logistic` workload's L2 penalty: J = (1/N)·Σ[log(1 + e^ŷ) − y·ŷ] + α/2·‖w‖²
 /// (intercept unpenalized). scikit-learn's equivalent is `C = 1/(α·N)`.
@@ -128,8 +145,9 @@ impl std::str::FromStr for WorkloadKind {
             "big" => Ok(WorkloadKind::Big),
             "wide" => Ok(WorkloadKind::Wide),
             "logistic" => Ok(WorkloadKind::Logistic),
+            "minibatch" | "mini-batch" => Ok(WorkloadKind::Minibatch),
             other => Err(Error::Config(format!(
-                "unknown workload '{other}' (expected seed, big, wide or logistic)"
+                "unknown workload '{other}' (expected seed, big, wide, logistic or minibatch)"
             ))),
         }
     }
@@ -148,6 +166,11 @@ pub struct Workload {
     pub sigma: f64,
     /// The objective every backend minimises (least squares for seed, big and wide).
     pub model: Model,
+    /// Rows per mini-batch (None: full-batch gradient descent, every workload but
+    /// `minibatch`).
+    pub batch_size: Option<usize>,
+    /// Seed of the mini-batches' row order (unused by full batches).
+    pub shuffle_seed: u64,
 }
 
 impl Workload {
@@ -157,9 +180,10 @@ impl Workload {
             WorkloadKind::Big => ("big", 100_000_000, 1, 100, 1e-3),
             WorkloadKind::Wide => ("wide", 1_000_000, 64, 100, 1e-2),
             WorkloadKind::Logistic => ("logistic", 1_000_000, 32, 100, LOGISTIC_MU),
+            WorkloadKind::Minibatch => ("minibatch", 1_000_000, 32, 10, MINIBATCH_MU),
         };
         let (sigma, model) = match kind {
-            WorkloadKind::Logistic => (
+            WorkloadKind::Logistic | WorkloadKind::Minibatch => (
                 0.0,
                 Model {
                     loss: Loss::Logistic,
@@ -178,6 +202,12 @@ impl Workload {
             seed: data::ARTICLE_SEED as u64,
             sigma,
             model,
+            batch_size: (kind == WorkloadKind::Minibatch).then_some(MINIBATCH_BATCH_SIZE),
+            shuffle_seed: if kind == WorkloadKind::Minibatch {
+                MINIBATCH_SHUFFLE_SEED
+            } else {
+                0
+            },
         }
     }
 
@@ -260,7 +290,8 @@ pub struct ReproduceReport {
 #[derive(Debug, Clone)]
 pub struct ReproduceOptions {
     pub workload: Workload,
-    /// None: every backend, with the GPU skipped (and said why) when it cannot run.
+    /// None: every backend, with the GPU skipped (and said why) when it cannot run (no
+    /// adapter, too little memory, or, so far, mini-batches).
     pub backends: Option<Vec<Backend>>,
     pub precision: Precision,
     pub adapter: AdapterChoice,
@@ -275,6 +306,8 @@ pub fn reproduce(opts: &ReproduceOptions, mut on_run: impl FnMut(&Fit)) -> Resul
         mu: w.mu,
         epochs: w.epochs,
         precision: opts.precision,
+        batch_size: w.batch_size,
+        shuffle_seed: w.shuffle_seed,
         ..GdConfig::default()
     };
     cfg.validate()?;

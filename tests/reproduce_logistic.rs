@@ -1,10 +1,15 @@
 //! The `logistic` benchmark workload (BENCHMARKS.md): numpy-identical data, every CPU backend
-//! agreeing with the others, and the runs checked against the Newton reference.
+//! agreeing with the others, and the runs checked against the Newton reference; and the
+//! `minibatch` workload (the same data and model by mini-batch SGD), whose row order the
+//! peers reproduce.
 
+mod common;
+use descent::model::batches::{seed_key, Permutation};
 use descent::reference::ReferenceKind;
 use descent::reproduce::{
     logistic_checksum, logistic_data, logistic_true_weights, reproduce, Checksum, ReproduceOptions,
-    ReproduceReport, Workload, WorkloadKind, LOGISTIC_ALPHA, LOGISTIC_MU,
+    ReproduceReport, Workload, WorkloadKind, LOGISTIC_ALPHA, LOGISTIC_MU, MINIBATCH_BATCH_SIZE,
+    MINIBATCH_MU, MINIBATCH_SHUFFLE_SEED,
 };
 use descent::{Backend, Loss, Model, PenaltyKind, Precision};
 use std::process::Command;
@@ -20,7 +25,16 @@ fn bits(c: &Checksum) -> (u64, u64) {
 }
 
 fn run(n: usize, backends: &[Backend], precision: Precision) -> ReproduceReport {
-    let mut workload = Workload::named(WorkloadKind::Logistic);
+    run_kind(WorkloadKind::Logistic, n, backends, precision)
+}
+
+fn run_kind(
+    kind: WorkloadKind,
+    n: usize,
+    backends: &[Backend],
+    precision: Precision,
+) -> ReproduceReport {
+    let mut workload = Workload::named(kind);
     workload.n = n;
     workload.name = "custom".into();
     reproduce(
@@ -52,6 +66,82 @@ fn the_workload_is_named_and_states_its_model() {
         assert_eq!((w.model, w.sigma), (Model::LEAST_SQUARES, 0.1));
     }
     assert_eq!(logistic_true_weights(3), vec![0.5, 0.5, -0.5, 0.5]);
+    for k in [WorkloadKind::Seed, WorkloadKind::Logistic] {
+        assert_eq!(Workload::named(k).batch_size, None);
+    }
+}
+
+#[test]
+fn the_minibatch_workload_is_the_logistic_data_by_sgd() {
+    let w = Workload::named("minibatch".parse().unwrap());
+    let l = Workload::named(WorkloadKind::Logistic);
+    assert_eq!(
+        (w.name.as_str(), w.n, w.features, w.epochs, w.mu),
+        ("minibatch", 1_000_000, 32, 10, MINIBATCH_MU)
+    );
+    assert_eq!(
+        (w.batch_size, w.shuffle_seed),
+        (Some(MINIBATCH_BATCH_SIZE), MINIBATCH_SHUFFLE_SEED)
+    );
+    assert_eq!(MINIBATCH_BATCH_SIZE, 256);
+    // The logistic workload's model, data generator and seed: the peers share the data.
+    assert_eq!((w.model, w.seed, w.sigma), (l.model, l.seed, l.sigma));
+    let (mut small_w, mut small_l) = (w.clone(), l.clone());
+    small_w.n = 1000;
+    small_l.n = 1000;
+    assert_eq!(
+        bits(&logistic_checksum(&small_w.dataset().unwrap())),
+        NUMPY_1000X32
+    );
+    assert_eq!(small_w.dataset().unwrap(), small_l.dataset().unwrap());
+    let err = "nope".parse::<WorkloadKind>().unwrap_err().to_string();
+    assert!(err.contains("minibatch"), "{err}");
+}
+
+/// The row order descent's mini-batches visit is the one benches/peers/workloads.py
+/// `batch_order(n, seed, epoch)` computes (values printed by numpy 2.4.6), so the NumPy and
+/// PyTorch peers take the very same steps.
+#[test]
+fn the_batch_order_is_the_peers() {
+    let order = |n: u32, seed: u64, epoch: u32, k: u32| -> Vec<u32> {
+        let p = Permutation::new(n, seed_key(seed), epoch);
+        (0..k).map(|i| p.apply(i)).collect()
+    };
+    assert_eq!(order(5, 42, 0, 5), [1, 4, 3, 2, 0]);
+    assert_eq!(
+        order(17, 42, 1, 17),
+        [2, 11, 0, 12, 9, 7, 14, 4, 6, 16, 1, 8, 3, 13, 5, 15, 10]
+    );
+    assert_eq!(
+        order(1_000_000, MINIBATCH_SHUFFLE_SEED, 0, 8),
+        [420788, 567941, 573318, 190872, 31218, 264708, 559282, 323231]
+    );
+}
+
+#[test]
+fn every_cpu_backend_takes_the_same_minibatch_steps() {
+    let cpu = [Backend::Naive, Backend::Ndarray, Backend::Fused];
+    let r = run_kind(WorkloadKind::Minibatch, 3_000, &cpu, Precision::F64);
+    assert_eq!(r.workload.batch_size, Some(256));
+    assert_eq!(r.reference, ReferenceKind::Newton);
+    assert_eq!(r.runs.len(), 3);
+    let between = r.max_abs_diff_between_backends.unwrap();
+    assert!(between < 1e-12, "backends differ by {between:e}");
+    let j_star = r.reference_objective.unwrap();
+    for (fit, check) in r.runs.iter().zip(&r.checks) {
+        assert_eq!(fit.epochs_run, 10);
+        // 120 steps of SGD: on the way (J above J*), and well below J(0) = ln 2 = 0.693.
+        assert!(check.objective >= j_star, "{}", fit.backend);
+        assert!(
+            check.objective < 0.6,
+            "{}: {}",
+            fit.backend,
+            check.objective
+        );
+    }
+    // Full batches (the logistic workload) take other steps.
+    let full = run(3_000, &[Backend::Fused], Precision::F64);
+    assert!(descent::max_abs_diff(&full.runs[0].weights, &r.runs[2].weights) > 1e-3);
 }
 
 #[test]
@@ -181,4 +271,95 @@ fn the_cli_runs_the_logistic_workload() {
             .collect()
     };
     assert!(descent::max_abs_diff(&w(0), &w(1)) < 1e-10);
+}
+
+fn cli(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_cli_runs_the_minibatch_workload_and_the_gpu_refuses_it_cleanly() {
+    let out = cli(&[
+        "reproduce",
+        "--workload",
+        "minibatch",
+        "--n",
+        "2000",
+        "--backends",
+        "fused",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let w = &v["workload"];
+    assert_eq!(
+        (w["name"].as_str(), w["n"].as_u64()),
+        (Some("custom"), Some(2000))
+    );
+    assert_eq!(w["batch_size"], 256);
+    assert_eq!(w["shuffle_seed"], MINIBATCH_SHUFFLE_SEED);
+    assert_eq!(w["mu"], MINIBATCH_MU);
+    assert_eq!(v["runs"][0]["epochs_run"], 10);
+    assert!(
+        v["runs"][0]["objective"].as_f64().unwrap() >= v["reference_objective"].as_f64().unwrap()
+    );
+    // The table says the batch size too; --batch-size overrides it.
+    let out = cli(&[
+        "reproduce",
+        "--workload",
+        "minibatch",
+        "--n",
+        "2000",
+        "--batch-size",
+        "500",
+        "--backends",
+        "naive",
+    ]);
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("batch size = 500, shuffle seed = 444"),
+        "{table}"
+    );
+    // The GPU has no mini-batches yet: asked for explicitly, one clear error line (no
+    // adapter at all is one line too); once it has them, it runs.
+    let out = cli(&[
+        "reproduce",
+        "--workload",
+        "minibatch",
+        "--n",
+        "2000",
+        "--backends",
+        "gpu",
+        "--json",
+    ]);
+    if !out.status.success() {
+        common::one_error_line(&out, "minibatch on the gpu", "descent: error: ");
+    }
+    // By default every backend is tried and a GPU that cannot run is skipped with a reason.
+    let out = cli(&[
+        "reproduce",
+        "--workload",
+        "minibatch",
+        "--n",
+        "2000",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ran = v["runs"].as_array().unwrap().len();
+    let skipped = v["skipped"].as_array().unwrap().len();
+    assert_eq!(ran + skipped, 4, "{v}");
+    assert!(ran >= 3);
 }

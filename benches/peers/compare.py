@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Collect one sitting of the `logistic` workload into the BENCHMARKS.md table.
+"""Collect one sitting of the `logistic` (or, with --workload minibatch, the `minibatch`)
+workload into the BENCHMARKS.md table.
 
 Reads descent's `reproduce --json` objects (--descent, one per line or file) and the peers'
 JSON lines (--peers), regenerates the workload's data with NumPy (bit-identical to descent's,
@@ -62,7 +63,10 @@ def newton(X, y, alpha, tol=1e-13, max_iter=50):
 
 
 def descent_fit(binary, X, y, wl):
-    """`descent fit` on this data: descent's Newton reference and a fused f64 fit."""
+    """`descent fit` on this data: descent's Newton reference and a fused f64 fit (with the
+    workload's mini-batches, if any)."""
+    batches = (["--batch-size", str(wl.batch), "--shuffle-seed", str(wl.shuffle_seed)]
+               if wl.batch else [])
     with tempfile.TemporaryDirectory() as tmp:
         xp, yp = os.path.join(tmp, "X.npy"), os.path.join(tmp, "y.npy")
         np.save(xp, X)
@@ -71,7 +75,7 @@ def descent_fit(binary, X, y, wl):
             [binary, "fit", "--data", xp, "--target-file", yp, "--backend", "fused",
              "--precision", "f64", "--loss", "logistic", "--penalty", "l2",
              "--alpha", repr(wl.alpha), "--mu", repr(wl.mu), "--epochs", str(wl.epochs),
-             "--json"], check=True, capture_output=True, text=True)
+             *batches, "--json"], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
 
@@ -99,6 +103,9 @@ def table(X, y, wl, rows, w_star, ref_name, ref):
             r = dict(r, name=f"{r['name']} (best of {r['k']})")
         w = np.array(r["weights"])
         j = W.objective(X, y, w, wl.alpha)
+        if r.get("own_j") is not None and abs(r["own_j"] - j) > 1e-12:
+            print(f"compare.py: {r['name']} {r['precision']} printed J = {r['own_j']!r}, "
+                  f"recomputed {j!r}", file=sys.stderr)
         vs_ref = "–" if ref is None else f"{np.abs(w - np.array(ref)).max():.1e}"
         print(f"| {r['name']} | {r['precision']} | {fmt_t(r['solve'])} | {fmt_t(r['e2e'])} | "
               f"{j:.12f} | {j - j_star:.1e} | {np.abs(w - w_star).max():.1e} | {vs_ref} |")
@@ -117,25 +124,28 @@ def pick_ref(rows):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workload", default="logistic", choices=["logistic", "minibatch"])
     ap.add_argument("--descent", nargs="*", default=[], help="reproduce --json outputs")
     ap.add_argument("--peers", nargs="*", default=[], help="peer JSON-lines outputs")
     ap.add_argument("--descent-bin", help="descent binary, for the `descent fit` cross-check")
     ap.add_argument("--n", type=int, help="override the workload's N (quick checks)")
     ap.add_argument("--epochs", type=int, help="override the workload's epochs")
     args = ap.parse_args()
-    wl = W.workload(args, "logistic")
+    wl = W.workload(args, args.workload)
     # Runs are grouped by (N, epochs): the main group is the workload (and every peer);
     # descent runs at another N or epoch count (e.g. a shortened GPU run) get their own table.
     groups = {(wl.n, wl.epochs): []}
     for r in read_json_lines(args.descent):
         wlj = r["workload"]
-        if (wlj["features"], wlj["mu"], wlj["seed"]) != (wl.features, wl.mu, 444):
+        if ((wlj["features"], wlj["mu"], wlj["seed"], wlj.get("batch_size"),
+             wlj.get("shuffle_seed") if wl.batch else None)
+                != (wl.features, wl.mu, 444, wl.batch or None, wl.shuffle_seed or None)):
             sys.exit(f"compare.py: a descent run of another workload: {wlj}")
         for run in r["runs"]:
             rows = groups.setdefault((wlj["n"], run["epochs_run"]), [])
             row = {"name": f"descent `{run['backend']}`", "precision": run["precision"],
                    "solve": run["solve_seconds"], "e2e": run["seconds"],
-                   "weights": run["weights"], "k": 1}
+                   "weights": run["weights"], "k": 1, "own_j": run.get("objective")}
             # The same run repeated (several invocations): keep the fastest solve, as the
             # peers report the best of their repeats; the weights must not change.
             same = next((x for x in rows if (x["name"], x["precision"]) ==
@@ -151,11 +161,16 @@ def main():
             same["k"] = k
     name = {"numpy": "NumPy", "torch": "PyTorch", "jax": "JAX", "sklearn": "scikit-learn"}
     for r in read_json_lines(args.peers):
-        extra = f", {r['iterations']} iterations" if "iterations" in r else ""
+        if r["workload"] != wl.name:
+            sys.exit(f"compare.py: a {r['workload']} peer line in a {wl.name} comparison")
+        extra = (f", {r['iterations']} iterations" if "iterations" in r and not wl.batch
+                 else "")
+        if "threads" in r:
+            extra += f", {r['threads']} thread{'s' if r['threads'] > 1 else ''}"
         groups.setdefault((r["n"], r["epochs"]), []).append(
             {"name": f"{name.get(r['peer'], r['peer'])} {r['variant']}{extra}",
              "precision": r["precision"], "solve": r["seconds"], "e2e": None,
-             "weights": r["weights"]})
+             "weights": r["weights"], "own_j": r.get("objective")})
 
     for (n, epochs), rows in groups.items():
         g = replace(wl, n=n, epochs=epochs)

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """NumPy and pure-Python gradient descent for least squares, as in the Real Python article
 "Pure Python vs NumPy vs TensorFlow", generalized to p features; on the `logistic` workload,
-the same full-batch descent on the L2-penalized logistic loss (descent's update, NumPy only).
-Prints one JSON line per run."""
+the same full-batch descent on the L2-penalized logistic loss (descent's update, NumPy only);
+on the `minibatch` workload, the same update on mini-batches in descent's row order
+(`np_minibatch`). Prints one JSON line per run."""
 
 import itertools
 import os
@@ -54,6 +55,31 @@ def np_logistic(X, y, mu, alpha, N_epochs):
     return w
 
 
+def np_minibatch(X, y, wl):
+    """descent's mini-batch SGD in X's dtype: each epoch visits descent's seeded row order
+    (`W.batch_order`, computed inside the timed loop as descent computes it) in batches of
+    B rows; per batch, err = y_b - sigmoid(w0 + X_b w), w0 += mu (1/|b|) sum(err),
+    w += mu [(1/|b|) X_b^T err - alpha w], from w = 0."""
+    dt = X.dtype.type
+    mu, alpha = dt(wl.mu), dt(wl.alpha)
+    n, b = len(y), wl.batch
+    w = np.zeros(1 + X.shape[1], X.dtype)
+    for epoch in range(wl.epochs):
+        order = W.batch_order(n, wl.shuffle_seed, epoch)
+        for first in range(0, n, b):
+            rows = order[first:first + b]
+            Xb, yb = X[rows], y[rows]
+            z = Xb @ w[1:]
+            z += w[0]
+            err = yb - W.sigmoid_np(z)
+            f = dt(1 / len(rows))
+            g0 = f * np.sum(err)
+            g = f * (err @ Xb) - alpha * w[1:]
+            w[0] += mu * g0
+            w[1:] += mu * g
+    return w
+
+
 def py_descent(cols, d, mu, N_epochs):
     """The article's pure-Python loop; cols is a list of p feature columns (lists of floats)."""
     N = len(d)
@@ -79,6 +105,18 @@ def main():
     for name in args.workloads:
         wl = W.workload(args, name)
         X, d = W.make_data(wl)
+        if wl.batch:
+            if "np_descent" not in args.variants:
+                continue
+            order_s = W.order_seconds(wl)
+            for prec in args.precisions:
+                dt = {"f32": np.float32, "f64": np.float64}[prec]
+                Xp, yp = X.astype(dt), d.astype(dt)  # cast outside the timed region
+                w, times = W.bench(lambda: np_minibatch(Xp, yp, wl), args.repeats)
+                W.emit("numpy", "np_minibatch", wl, prec, device, times, w,
+                       objective=W.objective(X, d, w, wl.alpha), order_seconds=order_s)
+                del Xp, yp
+            continue
         if wl.loss == "logistic":
             if "py_descent" in args.variants:
                 print("numpy_gd.py: py_descent has no logistic loss, skipped", file=sys.stderr)

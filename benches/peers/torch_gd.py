@@ -2,8 +2,12 @@
 """PyTorch gradient descent for least squares (float32): the article's loop with in-place ops,
 eagerly and (on CUDA) replayed from a captured CUDA graph. On the `logistic` workload, descent's
 L2-penalized logistic step (float32 and float64 with --precisions), eagerly and with each epoch
-compiled by torch.compile (variant `compile`). Prints one JSON line per run."""
+compiled by torch.compile (variant `compile`). On the `minibatch` workload, mini-batch SGD in
+descent's row order: `eager` (descent's update by hand, no autograd) and `optim` (what a
+PyTorch user writes: nn.Linear, binary_cross_entropy_with_logits, backward, torch.optim.SGD
+with weight_decay = alpha on the weights only). Prints one JSON line per run."""
 
+import argparse
 import os
 import sys
 
@@ -103,6 +107,53 @@ def eager(s, epochs):
     return run
 
 
+def minibatch_eager(X, y, wl):
+    """descent's mini-batch step by hand: per batch of descent's order (`W.batch_order`,
+    computed inside the timed loop), err = y_b - sigmoid(w0 + X_b w), w0 += mu (1/|b|) sum(err),
+    w += mu [(1/|b|) X_b^T err - alpha w], from w = 0."""
+    n, mu, alpha = y.shape[0], wl.mu, wl.alpha
+
+    def run():
+        w = torch.zeros(1 + X.shape[1], dtype=y.dtype, device=y.device)
+        for epoch in range(wl.epochs):
+            order = torch.from_numpy(W.batch_order(n, wl.shuffle_seed, epoch)).to(y.device)
+            for rows in torch.split(order, wl.batch):
+                Xb, yb = X.index_select(0, rows), y.index_select(0, rows)
+                z = torch.mv(Xb, w[1:]).add_(w[0])
+                err = yb.sub_(torch.sigmoid(z))
+                f = 1 / rows.shape[0]
+                w[0].add_(err.sum(), alpha=mu * f)
+                w[1:].add_(torch.mv(Xb.T, err).mul_(f).sub_(w[1:], alpha=alpha), alpha=mu)
+        return w
+    return run
+
+
+def minibatch_optim(X, y, wl):
+    """The textbook PyTorch loop on the same batches: nn.Linear from zero, the mean
+    binary_cross_entropy_with_logits of the batch, backward, torch.optim.SGD (lr = mu,
+    weight_decay = alpha on the weights, none on the bias). The same iterates as descent's."""
+    n = y.shape[0]
+    F = torch.nn.functional
+
+    def run():
+        lin = torch.nn.Linear(X.shape[1], 1, dtype=y.dtype, device=y.device)
+        with torch.no_grad():
+            lin.weight.zero_()
+            lin.bias.zero_()
+        opt = torch.optim.SGD([{"params": [lin.weight], "weight_decay": wl.alpha},
+                               {"params": [lin.bias], "weight_decay": 0.0}], lr=wl.mu)
+        for epoch in range(wl.epochs):
+            order = torch.from_numpy(W.batch_order(n, wl.shuffle_seed, epoch)).to(y.device)
+            for rows in torch.split(order, wl.batch):
+                opt.zero_grad()
+                loss = F.binary_cross_entropy_with_logits(lin(X[rows]).squeeze(1), y[rows])
+                loss.backward()
+                opt.step()
+        with torch.no_grad():
+            return torch.cat([lin.bias, lin.weight[0]])
+    return run
+
+
 def cuda_graph(s, epochs):
     chunk = min(CHUNK, epochs)
     # Warm up on a side stream before capture, as the PyTorch CUDA graphs docs require.
@@ -128,7 +179,15 @@ def cuda_graph(s, epochs):
 
 
 def main():
-    args = W.parse_args(__doc__, ["eager", "cuda_graph", "compile"], (["f32"], ["f32", "f64"]),
+    # --threads is this script's own option (torch.set_num_threads); the rest is shared.
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    own, rest = pre.parse_known_args()
+    sys.argv = [sys.argv[0]] + rest
+    if own.threads:
+        torch.set_num_threads(own.threads)
+    args = W.parse_args(__doc__, ["eager", "cuda_graph", "compile", "optim"],
+                        (["f32"], ["f32", "f64"]),
                         default_variants=["eager", "cuda_graph"])
     torch.set_float32_matmul_precision("highest")  # true f32 (the default; no TF32)
     cuda = torch.cuda.is_available()
@@ -138,9 +197,36 @@ def main():
     if not cuda and "cuda_graph" in args.variants:
         print("torch_gd.py: no CUDA device, skipping cuda_graph", file=sys.stderr)
         args.variants.remove("cuda_graph")
+    variants = list(args.variants)
     for name in args.workloads:
+        args.variants = list(variants)  # `optim` is dropped for full-batch workloads only
         wl = W.workload(args, name)
         X, d = W.make_data(wl)
+        if wl.batch:
+            order_s = W.order_seconds(wl)
+            for prec in args.precisions:
+                dt = {"f32": torch.float32, "f64": torch.float64}[prec]
+                Xt = torch.from_numpy(X).to(dev, dt).contiguous()
+                yt = torch.from_numpy(d).to(dev, dt)
+                sync()
+                for variant in args.variants:
+                    if variant not in ("eager", "optim"):
+                        print(f"torch_gd.py: {variant} has no mini-batch loop, skipped",
+                              file=sys.stderr)
+                        continue
+                    run = {"eager": minibatch_eager, "optim": minibatch_optim}[variant](
+                        Xt, yt, wl)
+                    w, times = W.bench(run, args.repeats, sync)
+                    w = w.detach().cpu().double().numpy()
+                    W.emit("torch", variant, wl, prec, device, times, w.tolist(),
+                           objective=W.objective(X, d, w, wl.alpha), order_seconds=order_s,
+                           threads=torch.get_num_threads(), torch=torch.__version__)
+                del Xt, yt
+            continue
+        if "optim" in args.variants:
+            print("torch_gd.py: optim is for the minibatch workload only, skipped",
+                  file=sys.stderr)
+            args.variants.remove("optim")
         if wl.loss == "logistic":
             for prec in args.precisions:
                 dt = {"f32": torch.float32, "f64": torch.float64}[prec]

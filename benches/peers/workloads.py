@@ -1,10 +1,11 @@
 """Shared workloads, CLI and output for the peer benchmarks (numpy_gd, torch_gd, jax_gd,
-sklearn_lr, compare).
+sklearn_lr, sklearn_sgd, compare).
 
 Data is always generated in float64 with NumPy so every peer sees the same numbers;
-float32 peers cast afterwards. `seed`, `big` and `logistic` are bit-identical to descent's
-own data (numpy's legacy RandomState, which descent reimplements); `checksum` fingerprints
-a dataset exactly as descent's `reproduce::logistic_checksum` does.
+float32 peers cast afterwards. `seed`, `big`, `logistic` and `minibatch` are bit-identical to
+descent's own data (numpy's legacy RandomState, which descent reimplements); `checksum`
+fingerprints a dataset exactly as descent's `reproduce::logistic_checksum` does, and
+`batch_order` gives descent's mini-batch row order.
 """
 
 import argparse
@@ -25,18 +26,27 @@ class Workload:
     mu: float
     loss: str = "squared"   # or "logistic": J = (1/N) sum[log(1 + e^yhat) - y yhat] + alpha/2 |w|^2
     alpha: float = 0.0      # L2 strength (intercept unpenalized)
+    batch: int = 0          # rows per mini-batch (0: full batch)
+    shuffle_seed: int = 0   # seed of the mini-batches' row order (descent's `batch_order`)
 
 
 # descent's src/reproduce.rs: LOGISTIC_MU (1/L = 3.952 rounded down), LOGISTIC_ALPHA, seed 444.
 LOGISTIC_MU = 3.9
 LOGISTIC_ALPHA = 1e-4
 LOGISTIC_SEED = 444
+# descent's MINIBATCH_MU, MINIBATCH_BATCH_SIZE, MINIBATCH_SHUFFLE_SEED: the `minibatch`
+# workload is the logistic data and objective fitted by mini-batch SGD for 10 epochs.
+MINIBATCH_MU = 0.02
+MINIBATCH_BATCH_SIZE = 256
+MINIBATCH_SHUFFLE_SEED = 444
 
 WORKLOADS = {
     "seed": Workload("seed", 10_000, 1, 10_000, 1e-3),
     "big": Workload("big", 100_000_000, 1, 100, 1e-3),
     "wide": Workload("wide", 1_000_000, 64, 100, 1e-2),
     "logistic": Workload("logistic", 1_000_000, 32, 100, LOGISTIC_MU, "logistic", LOGISTIC_ALPHA),
+    "minibatch": Workload("minibatch", 1_000_000, 32, 10, MINIBATCH_MU, "logistic",
+                          LOGISTIC_ALPHA, MINIBATCH_BATCH_SIZE, MINIBATCH_SHUFFLE_SEED),
 }
 
 
@@ -165,7 +175,9 @@ def emit(peer, variant, wl, precision, device, times, weights, **extra):
         "features": wl.features, "epochs": wl.epochs, "mu": wl.mu,
         "precision": precision, "device": device, "seconds": min(times),
         "all_seconds": times, "weights": [float(v) for v in weights],
-        "loss": wl.loss, "alpha": wl.alpha, **extra,
+        "loss": wl.loss, "alpha": wl.alpha,
+        **({"batch_size": wl.batch, "shuffle_seed": wl.shuffle_seed} if wl.batch else {}),
+        **extra,
     }), flush=True)
 
 
@@ -181,3 +193,71 @@ def objective(X, y, w, alpha):
     z = w[0] + X @ w[1:]
     loss = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - y * z
     return float(loss.mean() + 0.5 * alpha * np.dot(w[1:], w[1:]))
+
+
+# The `minibatch` workload's row order: descent's `model::batches` (a 4-round Feistel network
+# with cycle walking, keyed by (seed, epoch) through lowbias32), in vectorized uint32 NumPy.
+# It gives exactly descent's order, so a peer on the same data takes the same steps.
+_U32 = 0xFFFF_FFFF
+FEISTEL_ROUNDS = 4
+
+
+def hash32(x):
+    """Chris Wellons' lowbias32 on uint32 arrays (wrapping), descent's `batches::hash32`."""
+    x = np.asarray(x, dtype=np.uint32)
+    x = x ^ (x >> np.uint32(16))
+    x = x * np.uint32(0x7FEB352D)
+    x = x ^ (x >> np.uint32(15))
+    x = x * np.uint32(0x846CA68B)
+    return x ^ (x >> np.uint32(16))
+
+
+def _h(x):
+    """hash32 of one Python int, as a Python int."""
+    with np.errstate(over="ignore"):  # NumPy scalars warn on the wrapping multiply; arrays don't
+        return int(hash32(np.uint32(x & _U32)))
+
+
+def seed_key(seed):
+    return _h((seed & _U32) ^ _h(seed >> 32))
+
+
+def half_bits(n):
+    h = 1
+    while h < 16 and (1 << (2 * h)) < n:
+        h += 1
+    return h
+
+
+def order_seconds(wl):
+    """Seconds NumPy takes to compute every epoch's `batch_order` of `wl` (best of 3): the
+    share of a peer's time spent reproducing descent's order rather than fitting."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for epoch in range(wl.epochs):
+            batch_order(wl.n, wl.shuffle_seed, epoch)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def batch_order(n, seed, epoch):
+    """The rows of epoch `epoch` in descent's order (`batches::Permutation::apply(0..n)`)."""
+    key = seed_key(seed)
+    keys = [np.uint32(_h((key + _h((epoch * FEISTEL_ROUNDS + r) & _U32)) & _U32))
+            for r in range(FEISTEL_ROUNDS)]
+    half = np.uint32(half_bits(n))
+    mask = np.uint32((1 << int(half)) - 1)
+
+    def feistel(x):
+        l, r = x >> half, x & mask
+        for k in keys:
+            l, r = r, l ^ (hash32(r ^ k) & mask)
+        return (l << half) | r
+
+    x = feistel(np.arange(n, dtype=np.uint32))
+    out = np.flatnonzero(x >= n)
+    while out.size:  # cycle walking: each stray value is walked until it lands below n
+        x[out] = feistel(x[out])
+        out = out[x[out] >= n]
+    return x.astype(np.intp)
