@@ -10,6 +10,7 @@ fingerprints a dataset exactly as descent's `reproduce::logistic_checksum` does,
 
 import argparse
 import json
+import math
 import platform
 import time
 from dataclasses import dataclass, replace
@@ -222,11 +223,21 @@ def seed_key(seed):
     return _h((seed & _U32) ^ _h(seed >> 32))
 
 
-def half_bits(n):
-    h = 1
-    while h < 16 and (1 << (2 * h)) < n:
-        h += 1
-    return h
+def radices(n):
+    """descent's `batches::radices`: a from ⌈√n⌉ up to min(64, ⌈√n⌉/8) further, b = ⌈n/a⌉,
+    the smallest a·b − n."""
+    n = max(n, 1)
+    root = math.isqrt(n)
+    if root * root < n:
+        root += 1
+    best = (root, -(-n // root))
+    for a in range(root, root + min(root // 8, 64) + 1):
+        b = -(-n // a)
+        if a * b - n < best[0] * best[1] - n:
+            best = (a, b)
+        if best[0] * best[1] == n:
+            break
+    return best
 
 
 def order_seconds(wl):
@@ -246,14 +257,16 @@ def batch_order(n, seed, epoch):
     key = seed_key(seed)
     keys = [np.uint32(_h((key + _h((epoch * FEISTEL_ROUNDS + r) & _U32)) & _U32))
             for r in range(FEISTEL_ROUNDS)]
-    half = np.uint32(half_bits(n))
-    mask = np.uint32((1 << int(half)) - 1)
+    ra, rb = radices(n)
 
     def feistel(x):
-        l, r = x >> half, x & mask
+        # Mixed radix: (l, r) ∈ Z_m × Z_m' → (r, (l + F(r)) mod m), the radices swapping.
+        l, r = x // np.uint32(rb), x % np.uint32(rb)
+        ma, mb = np.uint32(ra), np.uint32(rb)
         for k in keys:
-            l, r = r, l ^ (hash32(r ^ k) & mask)
-        return (l << half) | r
+            l, r = r, (l + hash32(r ^ k) % ma) % ma
+            ma, mb = mb, ma
+        return l * np.uint32(rb) + r
 
     x = feistel(np.arange(n, dtype=np.uint32))
     out = np.flatnonzero(x >= n)
