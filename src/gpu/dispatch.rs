@@ -9,7 +9,7 @@ use super::kernels::{
     coef_values, schedule_code, state_len, Kernels, Params, Reduction, Slot, Status, BINDINGS,
 };
 use super::plan::{check_limits, plan, scalar_size, KernelChoice, Plan};
-use crate::config::{GdConfig, Precision};
+use crate::config::{GdConfig, Interrupt, Precision};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use std::collections::VecDeque;
@@ -28,6 +28,11 @@ pub struct GpuOptions {
 /// Chunks queued on the device at once: one running while the host reads the previous
 /// one's status, so the queue never drains for a status check.
 const IN_FLIGHT: usize = 2;
+
+/// Dispatches per chunk at most when the fit can be interrupted ([`Interrupt::is_armed`]):
+/// the host looks at the flag between chunks, so it stops within about two such chunks
+/// (about a second on lavapipe) instead of two full ones.
+const INTERRUPTIBLE_DISPATCHES: u64 = 16;
 
 /// Bytes of `Status` on the device.
 const STATUS_BYTES: u64 = std::mem::size_of::<Status>() as u64;
@@ -98,6 +103,8 @@ pub struct GpuProblem {
     epochs: u64,
     chunk_epochs: u64,
     record_loss: bool,
+    /// Looked at between chunks: once set, nothing more is submitted.
+    interrupt: Interrupt,
     bind_group: wgpu::BindGroup,
     weights: wgpu::Buffer,
     partials: wgpu::Buffer,
@@ -174,6 +181,13 @@ impl GpuProblem {
             } => (1, 1, epochs_per_dispatch),
         };
         let chunk_epochs = plan.chunk_epochs(cfg.epochs as u64);
+        let chunk_epochs = match plan {
+            _ if !cfg.interrupt.is_armed() => chunk_epochs,
+            Plan::Resident {
+                epochs_per_dispatch,
+            } => chunk_epochs.min(INTERRUPTIBLE_DISPATCHES * epochs_per_dispatch as u64),
+            Plan::Multi { .. } => chunk_epochs.min(INTERRUPTIBLE_DISPATCHES / 2),
+        };
         // Two chunks' worth: the chunk running and the one whose slice is being copied out.
         let loss_ring = if cfg.record_loss {
             (IN_FLIGHT as u64 * chunk_epochs).min(cfg.epochs as u64)
@@ -329,6 +343,7 @@ impl GpuProblem {
             epochs: cfg.epochs as u64,
             chunk_epochs,
             record_loss: cfg.record_loss,
+            interrupt: cfg.interrupt,
             bind_group,
             weights,
             partials,
@@ -506,6 +521,10 @@ impl GpuProblem {
         let mut stopped = false;
         let mut first_error = None;
         loop {
+            if !stopped && self.interrupt.is_set() {
+                stopped = true;
+                first_error = Some(Error::Interrupted);
+            }
             while !stopped && next < total {
                 let Some(slot) = free.pop() else { break };
                 match self.submit_chunk(next, slot) {
