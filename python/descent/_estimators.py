@@ -1,5 +1,6 @@
 """scikit-learn estimators on descent's fit: GDRegressor and GDClassifier."""
 
+import contextlib
 import json
 import numbers
 import warnings
@@ -158,6 +159,25 @@ class _GDBase(BaseEstimator):
             s["power_t"] = self.power_t
         return s
 
+    # What a fit learns: a fit that raises (bad settings, Ctrl-C) leaves none of it behind.
+    _LEARNED = (
+        "coef_", "intercept_", "n_iter_", "loss_curve_", "fit_report_", "classes_",
+        "n_features_in_", "feature_names_in_", "_x_read_in_place",
+    )
+
+    def _forget(self):
+        for name in self._LEARNED:
+            self.__dict__.pop(name, None)
+
+    @contextlib.contextmanager
+    def _fitting(self):
+        self._forget()
+        try:
+            yield
+        except BaseException:
+            self._forget()
+            raise
+
     def _descend(self, X, y):
         """Fit descent on validated float64 C-ordered X and float y; set the attributes."""
         names = getattr(self, "feature_names_in_", None)
@@ -267,8 +287,9 @@ class GDRegressor(RegressorMixin, _GDBase):
                 f"GDRegressor fits the squared loss only, got loss={self.loss!r} "
                 "(GDClassifier fits the logistic loss)"
             )
-        X, y = validate_data(self, X, y, dtype=np.float64, order="C", y_numeric=True)
-        w = self._descend(X, y)
+        with self._fitting():
+            X, y = validate_data(self, X, y, dtype=np.float64, order="C", y_numeric=True)
+            w = self._descend(X, y)
         self.intercept_ = float(w[0])
         self.coef_ = np.array(w[1:])
         return self
@@ -366,6 +387,13 @@ class GDClassifier(ClassifierMixin, _GDBase):
                 f"GDClassifier fits the logistic loss only, got loss={self.loss!r} "
                 "(GDRegressor fits the squared loss)"
             )
+        with self._fitting():
+            w = self._fit_binary(X, y)
+        self.intercept_ = np.array([w[0]])
+        self.coef_ = np.array(w[1:]).reshape(1, -1)
+        return self
+
+    def _fit_binary(self, X, y):
         X, y = validate_data(self, X, y, dtype=np.float64, order="C")
         check_classification_targets(y)
         y_type = type_of_target(y, input_name="y")
@@ -379,11 +407,9 @@ class GDClassifier(ClassifierMixin, _GDBase):
             raise ValueError(
                 f"GDClassifier needs two classes to fit, got 1 class ({classes[0]!r})"
             )
-        self.classes_ = classes
         w = self._descend(X, (y == classes[1]).astype(np.float64))
-        self.intercept_ = np.array([w[0]])
-        self.coef_ = np.array(w[1:]).reshape(1, -1)
-        return self
+        self.classes_ = classes
+        return w
 
     def decision_function(self, X):
         """ŷ = intercept_ + X·coef_: the log-odds of ``classes_[1]``."""

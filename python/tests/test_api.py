@@ -10,6 +10,8 @@ import time
 import numpy as np
 import pytest
 
+from sklearn.exceptions import NotFittedError
+
 import descent
 from descent import GDClassifier, GDRegressor
 
@@ -88,7 +90,9 @@ def interrupt_after(seconds):
 def test_ctrl_c_interrupts_a_long_fit_within_a_second(backend):
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(5_000, 4)), rng.normal(size=5_000)
-    m = GDRegressor(backend=backend, penalty=None, optimizer="gd", tol=None, epochs=4_000_000_000)
+    m = GDRegressor(backend=backend, penalty=None, optimizer="gd", tol=None, epochs=10)
+    m.fit(X, y)
+    m.set_params(epochs=4_000_000_000)
     timer = interrupt_after(0.5)
     start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
@@ -96,7 +100,9 @@ def test_ctrl_c_interrupts_a_long_fit_within_a_second(backend):
     took = time.monotonic() - start
     timer.join()
     assert took < 2.0, took
-    assert not hasattr(m, "coef_")
+    # A fit that raises leaves no half-learned state behind.
+    with pytest.raises(NotFittedError):
+        m.predict(X)
     # The estimator (and descent) still work afterwards.
     m.set_params(epochs=10).fit(X, y)
 
@@ -116,8 +122,9 @@ def test_ctrl_c_interrupts_a_gpu_fit():
         m.fit(X, y)
     took = time.monotonic() - start
     timer.join()
-    # Between command-buffer chunks: about a second after the signal on lavapipe.
-    assert took < 6.0, took
+    # Between command-buffer chunks of 4 dispatches: about a second after the signal on an
+    # idle lavapipe (a software adapter, slower still on a busy machine).
+    assert took < 8.0, took
 
 
 def test_gpu_fits_match_the_cpu_and_reuse_one_device():
