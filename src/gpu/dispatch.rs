@@ -31,8 +31,8 @@ const IN_FLIGHT: usize = 2;
 
 /// Dispatches per chunk at most when the fit can be interrupted ([`Interrupt::is_armed`]):
 /// the host looks at the flag between chunks, so it stops within about two such chunks
-/// (about a second on lavapipe) instead of two full ones.
-const INTERRUPTIBLE_DISPATCHES: u64 = 16;
+/// (well under a second on lavapipe) instead of two full ones.
+const INTERRUPTIBLE_DISPATCHES: u64 = 4;
 
 /// Bytes of `Status` on the device.
 const STATUS_BYTES: u64 = std::mem::size_of::<Status>() as u64;
