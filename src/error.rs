@@ -52,6 +52,9 @@ pub enum Error {
     /// A warning under `--strict`: the run was refused or its result rejected.
     #[error("--strict: {0}")]
     Strict(String),
+    /// The caller stopped the fit through its [`crate::config::Interrupt`] (Ctrl-C in Python).
+    #[error("interrupted")]
+    Interrupted,
     /// Reading or writing a file failed.
     #[error("{path}: {message}")]
     Io { path: String, message: String },

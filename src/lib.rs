@@ -26,14 +26,16 @@ pub mod fitting;
 pub mod gpu;
 pub mod model;
 pub mod ols;
+#[cfg(feature = "cli")]
 pub mod output;
 pub mod reference;
 pub mod report;
 pub mod reproduce;
+pub mod requests;
 pub mod solver;
 
 pub use backend::{make_solver, Backend};
-pub use config::{GdConfig, Precision};
+pub use config::{GdConfig, Interrupt, Precision};
 pub use data::Dataset;
 pub use error::{Error, Result};
 pub use model::{Loss, Model, Penalty, PenaltyKind};

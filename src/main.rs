@@ -4,10 +4,11 @@
 use clap::{Parser, Subcommand};
 use descent::fitting::{fit_dataset_with, FitRequest};
 use descent::gpu::{list_adapters, AdapterChoice};
-use descent::model::{Optimizer, Schedule};
+use descent::model::{Model, Optimizer};
 use descent::output::{check_output, stage_output, OutputTarget};
-use descent::reproduce::{reproduce, ReproduceOptions, Workload, WorkloadKind};
-use descent::{report, Backend, Error, GdConfig, Model, Penalty, Precision};
+use descent::reproduce::reproduce;
+use descent::requests::{adapter_choice, FitSettings, ReproduceSettings};
+use descent::{report, Error};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -265,40 +266,34 @@ fn load(args: &FitArgs) -> Result<descent::data::Loaded, Error> {
 }
 
 fn fit_request(args: &FitArgs, adapter: AdapterChoice) -> Result<FitRequest, Error> {
-    let request = FitRequest {
-        backend: args.backend.parse()?,
-        adapter,
-        step: args.mu.parse()?,
+    FitSettings {
+        backend: args.backend.clone(),
+        loss: args.loss.clone(),
+        penalty: args.penalty.clone(),
+        alpha: args.alpha,
+        l1_ratio: args.l1_ratio,
+        optimizer: args.optimizer.clone(),
+        momentum: args.momentum,
+        beta1: args.beta1,
+        beta2: args.beta2,
+        eps: args.eps,
+        lr_schedule: args.lr_schedule.clone(),
+        power_t: args.power_t,
+        n_iter_no_change: args.n_iter_no_change,
+        loss_tol: args.loss_tol,
+        batch_size: args.batch_size,
+        shuffle_seed: args.shuffle_seed,
+        precision: args.precision.clone(),
+        mu: args.mu.clone(),
+        epochs: args.epochs,
+        tol: args.tol,
+        check_every: args.check_every,
         standardize: args.standardize,
         allow_rank_deficient: args.allow_rank_deficient,
         strict: args.strict,
-        config: GdConfig {
-            model: Model {
-                loss: args.loss.parse()?,
-                penalty: Penalty::new(args.penalty.parse()?, args.alpha, args.l1_ratio)?,
-            },
-            optimizer: Optimizer::new(
-                args.optimizer.parse()?,
-                args.momentum,
-                args.beta1,
-                args.beta2,
-                args.eps,
-            )?,
-            schedule: Schedule::new(args.lr_schedule.parse()?, args.power_t)?,
-            n_iter_no_change: args.n_iter_no_change,
-            loss_tol: args.loss_tol,
-            batch_size: args.batch_size,
-            shuffle_seed: args.shuffle_seed,
-            epochs: args.epochs,
-            precision: args.precision.parse()?,
-            record_loss: args.loss_csv.is_some() || args.plot.is_some(),
-            tol: args.tol,
-            check_every: args.check_every,
-            ..GdConfig::default()
-        },
-    };
-    request.config.validate()?;
-    Ok(request)
+        record_loss: args.loss_csv.is_some() || args.plot.is_some(),
+    }
+    .request(adapter)
 }
 
 /// Results go to stdout, or to stderr when an output file is `-`.
@@ -486,10 +481,7 @@ fn compare_command(args: CompareArgs, adapter: AdapterChoice) -> Result<(), Erro
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
-    let adapter: AdapterChoice = match &cli.adapter {
-        Some(a) => a.parse()?,
-        None => AdapterChoice::Auto,
-    };
+    let adapter = adapter_choice(cli.adapter.as_deref())?;
     match cli.command {
         Command::Fit(args) => fit_command(*args, adapter)?,
         Command::Compare(args) => compare_command(*args, adapter)?,
@@ -517,33 +509,19 @@ fn run(cli: Cli) -> Result<(), Error> {
             precision,
             json,
         } => {
-            let kind: WorkloadKind = workload.parse()?;
-            let named = Workload::named(kind);
-            let mut w = named.clone();
-            w.n = n.unwrap_or(w.n);
-            w.features = features.unwrap_or(w.features);
-            w.epochs = epochs.unwrap_or(w.epochs);
-            w.mu = mu.unwrap_or(w.mu);
-            w.seed = seed.unwrap_or(w.seed);
-            w.batch_size = batch_size.or(w.batch_size);
-            w.shuffle_seed = shuffle_seed.unwrap_or(w.shuffle_seed);
-            // Any change to the workload makes it another experiment: it is labelled custom
-            // and never compared with the article's printed figures.
-            if w != named {
-                w.name = "custom".into();
+            let opts = ReproduceSettings {
+                workload,
+                n,
+                features,
+                epochs,
+                mu,
+                seed,
+                batch_size,
+                shuffle_seed,
+                backends,
+                precision,
             }
-            if w.n == 0 {
-                return Err(Error::Config("--n must be at least 1".into()));
-            }
-            if w.features == 0 {
-                return Err(Error::Config("--features must be at least 1".into()));
-            }
-            let opts = ReproduceOptions {
-                workload: w,
-                backends: backends.as_deref().map(Backend::parse_list).transpose()?,
-                precision: precision.parse::<Precision>()?,
-                adapter,
-            };
+            .options(adapter)?;
             let report = reproduce(&opts, |fit| {
                 if !json {
                     eprintln!(
@@ -563,7 +541,31 @@ fn run(cli: Cli) -> Result<(), Error> {
     Ok(())
 }
 
+/// The library reports through `log`; the CLI shows descent's own warnings and errors on
+/// stderr, one line each (other crates' records, e.g. wgpu's, stay quiet as before).
+struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, m: &log::Metadata) -> bool {
+        m.level() <= log::Level::Warn && m.target().starts_with("descent")
+    }
+    fn log(&self, r: &log::Record) {
+        if self.enabled(r.metadata()) {
+            match r.level() {
+                log::Level::Error => eprintln!("descent: {}", r.args()),
+                _ => eprintln!("descent: warning: {}", r.args()),
+            }
+        }
+    }
+    fn flush(&self) {}
+}
+
+static LOGGER: StderrLog = StderrLog;
+
 fn main() -> ExitCode {
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
     // Mesa's Vulkan WSI prints "XDG_RUNTIME_DIR is invalid" on headless machines even for
     // compute-only use; any existing directory quiets it. Done first, while single-threaded.
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {

@@ -49,7 +49,9 @@ pub struct Fit {
 }
 
 /// A gradient-descent backend. Implementations validate `cfg` and `data` before any work.
-pub trait Solver {
+/// `Send + Sync`, so one solver can live inside a long-lived object (a Python estimator) and
+/// fit from any thread, several at once.
+pub trait Solver: Send + Sync {
     /// Short backend name used in tables and JSON.
     fn name(&self) -> &'static str;
     /// Human-readable device the backend runs on.
@@ -62,4 +64,22 @@ pub trait Solver {
     }
     /// Run gradient descent from w = 0.
     fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit>;
+}
+
+/// Compile-time proof that what long-lived callers hold can cross and be shared between
+/// threads.
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn is<T: Send + Sync + ?Sized>() {}
+    is::<dyn Solver>();
+    is::<Box<dyn Solver>>();
+    is::<crate::gpu::GpuSolver>();
+    is::<crate::gpu::GpuContext>();
+    is::<crate::cpu::Naive>();
+    is::<crate::cpu::NdarrayGd>();
+    is::<crate::cpu::Fused>();
+    is::<Dataset>();
+    is::<GdConfig>();
+    is::<crate::fitting::FitRequest>();
+    is::<crate::fitting::FitOutcome>();
 }

@@ -155,6 +155,7 @@ pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>>(
     let scale = T::from_f64(L::LOSS.grad_scale());
     let mut rows: Vec<u32> = Vec::with_capacity(batch.unwrap_or(0));
     for epoch in 0..cfg.epochs {
+        cfg.interrupt.check()?;
         // The step of this epoch; the penalty's threshold follows it.
         let mu = match schedule.kind {
             ScheduleKind::Constant => mu,
@@ -183,6 +184,9 @@ pub(crate) fn descend<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>>(
                 let order = crate::model::batches::Permutation::new(n as u32, key, epoch as u32);
                 let mut total = T::zero();
                 for first in (0..n).step_by(b) {
+                    if first > 0 && first % (64 * b) == 0 {
+                        cfg.interrupt.check()?;
+                    }
                     rows.clear();
                     rows.extend((first..(first + b).min(n)).map(|i| order.apply(i as u32)));
                     total += kernel.batch_sums::<L>(&w, &rows, &mut sums, needs_loss);
@@ -351,7 +355,7 @@ pub(crate) fn run_cpu<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>, K:
 }
 
 /// A CPU backend is its epoch kernel; the [`Solver`] around it is shared.
-pub(crate) trait CpuBackend {
+pub(crate) trait CpuBackend: Send + Sync {
     const NAME: &'static str;
     type Kernel<T: Real>: EpochSums<T>;
     /// Convert the data to `T` in the layout the kernel wants (timed as setup).

@@ -14,13 +14,22 @@ pub use synthetic::{article, linspace, synthetic, Synthetic, ARTICLE_N, ARTICLE_
 pub use table::{load, InputSpec, Loaded, SourceInfo};
 
 use crate::error::{Error, Result};
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayView2, CowArray, Ix2};
+
+/// The n×p feature matrix: owned, or borrowed from a caller's memory
+/// ([`Dataset::borrowing`]); always row-major.
+pub type Features = CowArray<'static, f64, Ix2>;
 
 /// A regression problem `d ≈ w0 + X·w`: `features` is n×p (row-major), `targets` has n
 /// entries, and the intercept column of ones is implicit.
+///
+/// The features are usually owned; [`Dataset::borrowing`] lends a caller's matrix instead
+/// (the Python package reads NumPy arrays that way, without a copy). Cloning keeps a
+/// borrowed matrix borrowed; writing to one (ndarray's copy-on-write) makes it owned. The
+/// targets (n values, a p-th of the features) are always owned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
-    pub features: Array2<f64>,
+    pub features: Features,
     pub targets: Array1<f64>,
     /// One name per feature column (`x1`, `x2`, ... when the source had none).
     pub feature_names: Vec<String>,
@@ -28,19 +37,25 @@ pub struct Dataset {
 
 impl Dataset {
     /// Build a dataset, checking shapes and that every value is finite.
-    pub fn new(features: Array2<f64>, targets: Array1<f64>) -> Result<Self> {
+    pub fn new(features: impl Into<Features>, targets: Array1<f64>) -> Result<Self> {
+        let features = features.into();
         let names = (1..=features.ncols()).map(|j| format!("x{j}")).collect();
         Self::with_names(features, targets, names)
     }
 
     /// Like [`Dataset::new`] with explicit feature names.
     pub fn with_names(
-        features: Array2<f64>,
+        features: impl Into<Features>,
         targets: Array1<f64>,
         feature_names: Vec<String>,
     ) -> Result<Self> {
+        let features = features.into();
         // Row-major storage lets every backend walk rows without copies.
-        let features = features.as_standard_layout().into_owned();
+        let features = if features.is_standard_layout() {
+            features
+        } else {
+            CowArray::from(features.as_standard_layout().into_owned())
+        };
         let ds = Dataset {
             features,
             targets,
@@ -48,6 +63,34 @@ impl Dataset {
         };
         ds.validate()?;
         Ok(ds)
+    }
+
+    /// A dataset that reads `features` where they are, without copying them (a view that is
+    /// not row-major is copied into an owned row-major matrix). Checked like
+    /// [`Dataset::with_names`].
+    ///
+    /// # Safety
+    ///
+    /// The dataset forgets the view's lifetime. The memory it borrows must stay alive, and
+    /// nothing may write to it, until the returned dataset and everything cloned from it
+    /// (the dataset or its features) have been dropped. [`crate::fitting::fit_dataset`] and
+    /// every [`crate::Solver`] keep nothing of their input once they return.
+    pub unsafe fn borrowing(
+        features: ArrayView2<'_, f64>,
+        targets: Array1<f64>,
+        feature_names: Vec<String>,
+    ) -> Result<Self> {
+        // SAFETY: only the lifetime changes; the caller keeps the memory alive and unwritten
+        // for as long as the dataset or anything cloned from it lives.
+        let features = unsafe {
+            std::mem::transmute::<ArrayView2<'_, f64>, ArrayView2<'static, f64>>(features)
+        };
+        Self::with_names(features, targets, feature_names)
+    }
+
+    /// True when the features are read in place from memory the dataset does not own.
+    pub fn borrows_features(&self) -> bool {
+        self.features.is_view()
     }
 
     /// One-feature dataset from two slices (the article's shape).

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use serde::Serialize;
 
 /// How the user asked for an adapter.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub enum AdapterChoice {
     /// WGPU_ADAPTER_NAME if set, else wgpu's choice for WGPU_POWER_PREF (default: high).
     #[default]

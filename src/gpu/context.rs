@@ -1,10 +1,27 @@
-//! An opened adapter: device, queue, capabilities and a cache of compiled kernels.
+//! An opened adapter: device, queue, capabilities and a cache of compiled kernels; and the
+//! process-wide cache of opened adapters ([`GpuContext::shared`]), so long-lived callers (a
+//! Python estimator, a server) open a device once, not on every fit.
 
 use super::adapter::{select_adapter, summary_of, AdapterChoice, AdapterSummary};
 use super::kernels::{Kernels, Reduction, ShaderSpec};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Devices opened by this process so far (every [`GpuContext::new_without`]).
+static OPENED: AtomicUsize = AtomicUsize::new(0);
+
+/// The environment variables that steer [`AdapterChoice::Auto`]: part of the cache key, so
+/// changing them between fits opens the adapter they now name.
+const ADAPTER_ENV: [&str; 3] = ["WGPU_ADAPTER_NAME", "WGPU_BACKEND", "WGPU_POWER_PREF"];
+
+type ContextKey = (AdapterChoice, Vec<Option<String>>);
+
+fn shared_contexts() -> &'static Mutex<HashMap<ContextKey, Arc<GpuContext>>> {
+    static CACHE: OnceLock<Mutex<HashMap<ContextKey, Arc<GpuContext>>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
 
 /// A device opened on one adapter with its real limits and the optional features we use.
 pub struct GpuContext {
@@ -14,6 +31,8 @@ pub struct GpuContext {
     pub features: wgpu::Features,
     pub limits: wgpu::Limits,
     kernels: Mutex<HashMap<ShaderSpec, Arc<Kernels>>>,
+    /// Set by wgpu's device-lost callback: a lost device is dropped from the shared cache.
+    lost: Arc<AtomicBool>,
 }
 
 /// Run `f` inside validation and out-of-memory error scopes, so wgpu errors become
@@ -81,8 +100,18 @@ impl GpuContext {
         // Errors outside our scopes must not abort the process; they are reported by the
         // scope of the operation that follows.
         device.on_uncaptured_error(Arc::new(|e: wgpu::Error| {
-            eprintln!("descent: GPU error: {e}");
+            log::error!("GPU error: {e}");
         }));
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            // Dropping a device reports `Destroyed`: not a loss anyone needs to hear about.
+            if reason != wgpu::DeviceLostReason::Destroyed {
+                log::error!("GPU device lost: {message}");
+            }
+            flag.store(true, Ordering::Relaxed);
+        });
+        OPENED.fetch_add(1, Ordering::Relaxed);
         Ok(GpuContext {
             device,
             queue,
@@ -90,7 +119,39 @@ impl GpuContext {
             features,
             limits,
             kernels: Mutex::new(HashMap::new()),
+            lost,
         })
+    }
+
+    /// The device `choice` names, opened once per process and shared by every caller
+    /// ([`crate::make_solver`], and so every fit) until it is lost; then it is opened again.
+    /// [`AdapterChoice::Auto`] is keyed together with the WGPU_* variables that steer it.
+    pub fn shared(choice: &AdapterChoice) -> Result<Arc<GpuContext>> {
+        let env = ADAPTER_ENV
+            .iter()
+            .map(|v| std::env::var(v).ok())
+            .collect::<Vec<_>>();
+        let key = (choice.clone(), env);
+        // Held while opening, so two threads asking at once open one device.
+        let mut cache = shared_contexts()
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(ctx) = cache.get(&key).filter(|c| !c.is_lost()) {
+            return Ok(ctx.clone());
+        }
+        let ctx = Arc::new(GpuContext::new(choice)?);
+        cache.insert(key, ctx.clone());
+        Ok(ctx)
+    }
+
+    /// Devices this process has opened so far (shared or not).
+    pub fn opened() -> usize {
+        OPENED.load(Ordering::Relaxed)
+    }
+
+    /// True once wgpu has reported the device lost.
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
     }
 
     /// Whether the device was opened with every feature in `f`.

@@ -10,7 +10,7 @@ use super::kernels::{
     BINDINGS,
 };
 use super::plan::{check_limits, plan_for, scalar_size, KernelChoice, Plan};
-use crate::config::{GdConfig, Precision};
+use crate::config::{GdConfig, Interrupt, Precision};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use std::collections::VecDeque;
@@ -29,6 +29,11 @@ pub struct GpuOptions {
 /// Chunks queued on the device at once: one running while the host reads the previous
 /// one's status, so the queue never drains for a status check.
 const IN_FLIGHT: usize = 2;
+
+/// Dispatches per chunk at most when the fit can be interrupted ([`Interrupt::is_armed`]):
+/// the host looks at the flag between chunks, so it stops within about two such chunks
+/// (well under a second on lavapipe) instead of two full ones.
+const INTERRUPTIBLE_DISPATCHES: u64 = 4;
 
 /// Bytes of `Status` on the device.
 const STATUS_BYTES: u64 = std::mem::size_of::<Status>() as u64;
@@ -99,6 +104,8 @@ pub struct GpuProblem {
     epochs: u64,
     chunk_epochs: u64,
     record_loss: bool,
+    /// Looked at between chunks: once set, nothing more is submitted.
+    interrupt: Interrupt,
     bind_group: wgpu::BindGroup,
     weights: wgpu::Buffer,
     partials: wgpu::Buffer,
@@ -194,6 +201,21 @@ impl GpuProblem {
         };
         let (perm_a, perm_b) = crate::model::batches::radices(n as u32);
         let chunk_epochs = plan.chunk_epochs(cfg.epochs as u64);
+        let chunk_epochs = match plan {
+            _ if !cfg.interrupt.is_armed() => chunk_epochs,
+            Plan::Resident {
+                epochs_per_dispatch,
+            } => chunk_epochs.min(INTERRUPTIBLE_DISPATCHES * epochs_per_dispatch as u64),
+            Plan::Multi { .. } => chunk_epochs.min(INTERRUPTIBLE_DISPATCHES / 2),
+            // At least one epoch: an epoch of many dispatches is interrupted at its end.
+            Plan::Batches {
+                batches_per_dispatch,
+                n_batches,
+                ..
+            } => chunk_epochs.min(
+                (INTERRUPTIBLE_DISPATCHES * batches_per_dispatch as u64 / n_batches as u64).max(1),
+            ),
+        };
         // Two chunks' worth: the chunk running and the one whose slice is being copied out.
         let loss_ring = if cfg.record_loss {
             (IN_FLIGHT as u64 * chunk_epochs).min(cfg.epochs as u64)
@@ -356,6 +378,7 @@ impl GpuProblem {
             epochs: cfg.epochs as u64,
             chunk_epochs,
             record_loss: cfg.record_loss,
+            interrupt: cfg.interrupt,
             bind_group,
             weights,
             partials,
@@ -545,6 +568,10 @@ impl GpuProblem {
         let mut stopped = false;
         let mut first_error = None;
         loop {
+            if !stopped && self.interrupt.is_set() {
+                stopped = true;
+                first_error = Some(Error::Interrupted);
+            }
             while !stopped && next < total {
                 let Some(slot) = free.pop() else { break };
                 match self.submit_chunk(next, slot) {

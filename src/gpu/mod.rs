@@ -27,10 +27,10 @@ pub struct GpuSolver {
 }
 
 impl GpuSolver {
-    /// Open the adapter `choice` names.
+    /// The adapter `choice` names, opened once per process ([`GpuContext::shared`]).
     pub fn new(choice: &AdapterChoice) -> Result<Self> {
         Ok(GpuSolver {
-            ctx: Arc::new(GpuContext::new(choice)?),
+            ctx: GpuContext::shared(choice)?,
             options: GpuOptions::default(),
         })
     }

@@ -177,10 +177,8 @@ mod tests {
         for n in [17u32, 100, 1000] {
             let p = Permutation::new(n, seed_key(42), 1);
             let order: Vec<u32> = (0..n).map(|i| p.apply(i)).collect();
-            let steps: std::collections::HashSet<u32> = order
-                .windows(2)
-                .map(|w| (w[1] + n - w[0]) % n)
-                .collect();
+            let steps: std::collections::HashSet<u32> =
+                order.windows(2).map(|w| (w[1] + n - w[0]) % n).collect();
             assert!(steps.len() > 1, "n={n}: a rotation {order:?}");
         }
     }

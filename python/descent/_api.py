@@ -1,0 +1,60 @@
+"""The command line's `adapters` and `reproduce`, as dicts."""
+
+import json
+
+from . import _descent
+
+
+def adapters():
+    """Every GPU adapter wgpu can open, with the capabilities and limits descent uses.
+
+    The same list as ``descent adapters --json``: one dict per adapter (index, name,
+    backend, device_type, shader_f64, subgroups, max_storage_buffer_binding_size, ...).
+    An empty list when there is none.
+    """
+    return json.loads(_descent.adapters())
+
+
+def reproduce(
+    workload="seed",
+    backends=None,
+    precision="f64",
+    *,
+    n=None,
+    features=None,
+    epochs=None,
+    mu=None,
+    seed=None,
+    adapter=None,
+):
+    """Re-run the article's experiment (or a benchmark workload) on descent's backends.
+
+    Returns the same dict as ``descent reproduce --json``: the workload, the reference
+    (OLS or Newton) weights, and one entry per backend run with its weights, timings and
+    distance to the reference; ``skipped`` names backends that could not run (without an
+    explicit ``backends`` list, a missing GPU is skipped, not an error).
+
+    workload : "seed" (the article: N = 10 000, 10 000 epochs), "big", "wide" or "logistic".
+    backends : list of "naive", "ndarray", "fused", "gpu" (or a comma-separated string);
+        None runs them all.
+    precision : "f64" or "f32".
+    n, features, epochs, mu, seed : override the workload's (it is then named "custom").
+    adapter : GPU adapter index or name substring.
+
+    Ctrl-C raises KeyboardInterrupt at once; the run finishes on its own thread.
+    """
+    if backends is not None and not isinstance(backends, str):
+        backends = ",".join(str(b) for b in backends)
+    return json.loads(
+        _descent.reproduce(
+            workload=str(workload),
+            backends=backends,
+            precision=str(precision),
+            n=n,
+            features=features,
+            epochs=epochs,
+            mu=mu,
+            seed=seed,
+            adapter=None if adapter is None else str(adapter),
+        )
+    )

@@ -1,0 +1,289 @@
+//! descent's Python extension, `descent._descent`: the fit behind the scikit-learn
+//! estimators (the CLI's `descent fit` path: checks, standardization, reference, warnings),
+//! `adapters()` and `reproduce()`. The estimators themselves are pure Python
+//! (python/descent/).
+//!
+//! Every call releases the GIL while it works. A fit runs on a helper thread while the
+//! calling thread waits without the GIL and, every [`POLL`], takes it back briefly to run
+//! Python's signal handlers: Ctrl-C sets the fit's [`Interrupt`], which the backends look
+//! at every epoch (the GPU between command-buffer chunks), and KeyboardInterrupt is raised
+//! once the fit has stopped.
+//!
+//! Errors become ValueError (bad input or settings, a diverged fit), RuntimeError (no
+//! adapter, or the GPU failed or cannot run the request) or KeyboardInterrupt, each with the
+//! CLI's one-line message.
+
+use descent::fitting::{fit_dataset, FitOutcome};
+use descent::requests::{adapter_choice, FitSettings, ReproduceSettings};
+use descent::{Dataset, Error, Interrupt};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How often a waiting call looks for Ctrl-C (and other signals).
+const POLL: Duration = Duration::from_millis(100);
+
+/// A descent error as the Python exception that fits it, with the CLI's message.
+fn to_py(e: Error) -> PyErr {
+    let message = e.to_string();
+    match e {
+        Error::Adapter(_) | Error::Unsupported(_) | Error::TooLarge { .. } | Error::Gpu(_) => {
+            PyRuntimeError::new_err(message)
+        }
+        Error::Interrupted => PyKeyboardInterrupt::new_err(message),
+        Error::Io { .. } => PyOSError::new_err(message),
+        _ => PyValueError::new_err(message),
+    }
+}
+
+/// A panic on a helper thread (a bug) as a RuntimeError, never a PanicException.
+fn panic_to_py(payload: Box<dyn std::any::Any + Send>) -> PyErr {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    PyRuntimeError::new_err(format!("descent: internal error: {what}"))
+}
+
+/// Interrupt flags, reused: a fit's [`Interrupt`] needs a `'static` flag, so flags are leaked
+/// once and go back here after each fit (as many as fits ever ran at once).
+static FLAGS: Mutex<Vec<&'static AtomicBool>> = Mutex::new(Vec::new());
+
+/// One fit's flag, cleared, returned to [`FLAGS`] when dropped.
+struct Flag(&'static AtomicBool);
+
+impl Flag {
+    fn take() -> Flag {
+        let flag = FLAGS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_else(|| Box::leak(Box::new(AtomicBool::new(false))));
+        flag.store(false, std::sync::atomic::Ordering::Relaxed);
+        Flag(flag)
+    }
+}
+
+impl Drop for Flag {
+    fn drop(&mut self) {
+        FLAGS.lock().unwrap_or_else(|p| p.into_inner()).push(self.0);
+    }
+}
+
+/// Wait for a helper thread's result without the GIL, running Python's signal handlers every
+/// [`POLL`]. When a handler raises (Ctrl-C: KeyboardInterrupt), `on_signal` is called and,
+/// if `drain`, the result is still awaited (so the helper is done with borrowed data) before
+/// the handler's exception is raised.
+fn wait<T: Send>(
+    py: Python<'_>,
+    rx: Receiver<std::thread::Result<T>>,
+    on_signal: impl FnOnce(),
+    drain: bool,
+) -> PyResult<T> {
+    let mut rx = rx;
+    loop {
+        let (got, back) = py.detach(move || (rx.recv_timeout(POLL), rx));
+        rx = back;
+        match got {
+            Ok(result) => return result.map_err(panic_to_py),
+            Err(RecvTimeoutError::Timeout) => {
+                if let Err(signal) = py.check_signals() {
+                    on_signal();
+                    if drain {
+                        let _ = py.detach(move || rx.recv());
+                    }
+                    return Err(signal);
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(PyRuntimeError::new_err(
+                    "descent: internal error: the worker thread ended without a result",
+                ))
+            }
+        }
+    }
+}
+
+/// `descent fit` on NumPy arrays. `x` (n×p float64) is read in place when C-contiguous
+/// (else copied once into a row-major matrix); `y` (n float64) is copied. `settings` holds
+/// the CLI's options by their long names (see `FitSettings`); `adapter` is an index, a name
+/// or None. Returns the CLI's `fit --json` object as text, the weights [intercept, w1..wp],
+/// the loss history (or None) and whether `x` was read in place.
+#[pyfunction]
+#[pyo3(signature = (x, y, feature_names, settings, adapter=None))]
+fn fit<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    y: PyReadonlyArray1<'py, f64>,
+    feature_names: Vec<String>,
+    settings: &Bound<'py, PyDict>,
+    adapter: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let settings = fit_settings(settings)?;
+    let adapter = match adapter {
+        None => None,
+        Some(a) if a.is_none() => None,
+        Some(a) => Some(a.str()?.to_string()),
+    };
+    let adapter = adapter_choice(adapter.as_deref()).map_err(to_py)?;
+    let mut request = settings.request(adapter).map_err(to_py)?;
+    if x.shape()[0] != y.shape()[0] {
+        return Err(to_py(Error::Data(format!(
+            "features have {} rows but targets have {}",
+            x.shape()[0],
+            y.shape()[0]
+        ))));
+    }
+    let targets = y.as_array().to_owned();
+    // SAFETY: `x` (a shared borrow of the NumPy array, which keeps it alive) outlives the
+    // dataset: the dataset is dropped before this function returns, and the helper thread
+    // that reads it is joined first (the scope below). `fit_dataset` keeps nothing of its
+    // input. Python code writing to the array from another thread during the fit would race
+    // with the read, as it would with any NumPy function that releases the GIL.
+    let ds = unsafe { Dataset::borrowing(x.as_array(), targets, feature_names) }.map_err(to_py)?;
+    let borrowed = ds.borrows_features();
+    let flag = Flag::take();
+    request.config.interrupt = Interrupt::on(flag.0);
+    let outcome: descent::Result<FitOutcome> = std::thread::scope(|s| {
+        let (tx, rx) = mpsc::channel();
+        let (ds, request) = (&ds, &request);
+        s.spawn(move || {
+            let out =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fit_dataset(ds, request)));
+            let _ = tx.send(out);
+        });
+        wait(py, rx, || request.config.interrupt.interrupt(), true)
+    })?;
+    drop(ds);
+    drop(flag);
+    let outcome = outcome.map_err(to_py)?;
+    let out = PyDict::new(py);
+    out.set_item("report", descent::report::fit_json(&outcome).to_string())?;
+    out.set_item("weights", PyArray1::from_slice(py, &outcome.fit.weights))?;
+    out.set_item(
+        "loss_history",
+        outcome
+            .fit
+            .loss_history
+            .as_deref()
+            .map(|l| PyArray1::from_slice(py, l)),
+    )?;
+    out.set_item("features_borrowed", borrowed)?;
+    Ok(out)
+}
+
+/// The settings dict of [`fit`] as [`FitSettings`]; unknown keys are refused, missing ones
+/// take the CLI's defaults.
+fn fit_settings(d: &Bound<'_, PyDict>) -> PyResult<FitSettings> {
+    let mut s = FitSettings::default();
+    for (key, value) in d.iter() {
+        let key: String = key.extract()?;
+        let text = || -> PyResult<String> { Ok(value.str()?.to_string()) };
+        // A number of the wrong kind (a negative count, a string) is bad input: ValueError.
+        macro_rules! num {
+            () => {
+                value
+                    .extract()
+                    .map_err(|e| PyValueError::new_err(format!("invalid {key}: {e}")))?
+            };
+        }
+        match key.as_str() {
+            "backend" => s.backend = text()?,
+            "loss" => s.loss = text()?,
+            "penalty" => s.penalty = text()?,
+            "alpha" => s.alpha = num!(),
+            "l1_ratio" => s.l1_ratio = num!(),
+            "optimizer" => s.optimizer = text()?,
+            "momentum" => s.momentum = num!(),
+            "beta1" => s.beta1 = num!(),
+            "beta2" => s.beta2 = num!(),
+            "eps" => s.eps = num!(),
+            "lr_schedule" => s.lr_schedule = text()?,
+            "power_t" => s.power_t = num!(),
+            "n_iter_no_change" => s.n_iter_no_change = num!(),
+            "loss_tol" => s.loss_tol = num!(),
+            "batch_size" => s.batch_size = num!(),
+            "shuffle_seed" => s.shuffle_seed = num!(),
+            "precision" => s.precision = text()?,
+            "mu" => s.mu = text()?,
+            "epochs" => s.epochs = num!(),
+            "tol" => s.tol = num!(),
+            "check_every" => s.check_every = num!(),
+            "standardize" => s.standardize = num!(),
+            "allow_rank_deficient" => s.allow_rank_deficient = num!(),
+            "strict" => s.strict = num!(),
+            "record_loss" => s.record_loss = num!(),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown fit setting '{other}'"
+                )))
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// `descent adapters --json` as text: every adapter with the capabilities and limits that
+/// matter.
+#[pyfunction]
+fn adapters(py: Python<'_>) -> PyResult<String> {
+    py.detach(|| serde_json::to_string(&descent::gpu::list_adapters()))
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
+/// `descent reproduce --json` as text. Ctrl-C returns at once (KeyboardInterrupt); the run
+/// then finishes on its own thread and its result is dropped.
+#[pyfunction]
+#[pyo3(signature = (workload="seed", backends=None, precision="f64", n=None, features=None, epochs=None, mu=None, seed=None, adapter=None))]
+#[allow(clippy::too_many_arguments)]
+fn reproduce(
+    py: Python<'_>,
+    workload: &str,
+    backends: Option<String>,
+    precision: &str,
+    n: Option<usize>,
+    features: Option<usize>,
+    epochs: Option<usize>,
+    mu: Option<f64>,
+    seed: Option<u64>,
+    adapter: Option<String>,
+) -> PyResult<String> {
+    let opts = ReproduceSettings {
+        workload: workload.into(),
+        n,
+        features,
+        epochs,
+        mu,
+        seed,
+        batch_size: None,
+        shuffle_seed: None,
+        backends,
+        precision: precision.into(),
+    }
+    .options(adapter_choice(adapter.as_deref()).map_err(to_py)?)
+    .map_err(to_py)?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            descent::reproduce::reproduce(&opts, |_| {})
+                .map(|r| descent::report::reproduce_json(&r).to_string())
+        }));
+        let _ = tx.send(out);
+    });
+    wait(py, rx, || {}, false)?.map_err(to_py)
+}
+
+#[pymodule]
+fn _descent(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(adapters, m)?)?;
+    m.add_function(wrap_pyfunction!(reproduce, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

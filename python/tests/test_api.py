@@ -1,0 +1,144 @@
+"""adapters(), reproduce(), Ctrl-C and the GPU backend from Python."""
+
+import _thread
+import json
+import os
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from sklearn.exceptions import NotFittedError
+
+import descent
+from descent import GDClassifier, GDRegressor
+
+# The article's gradient-descent answer (numpy, float64); `naive` reproduces it bit for bit.
+ARTICLE = [2.959859852416156, 2.0329649630002757]
+
+
+def cli():
+    """The descent binary (scripts/test sets DESCENT_BIN to the one cargo built)."""
+    path = os.environ.get("DESCENT_BIN")
+    if not path or not os.path.exists(path):
+        pytest.skip("DESCENT_BIN does not name the descent binary")
+    return path
+
+
+def gpu_available():
+    return bool(descent.adapters())
+
+
+def test_adapters_is_the_clis_list():
+    listed = descent.adapters()
+    assert isinstance(listed, list)
+    for a in listed:
+        assert {"index", "name", "backend", "shader_f64", "subgroups"} <= set(a)
+    out = subprocess.run(
+        [cli(), "adapters", "--json"], capture_output=True, text=True, check=True
+    )
+    assert [a["name"] for a in json.loads(out.stdout)] == [a["name"] for a in listed]
+
+
+def test_reproduce_on_naive_is_the_articles_answer_bit_for_bit():
+    r = descent.reproduce(workload="seed", backends=["naive"])
+    assert r["workload"]["name"] == "seed"
+    assert r["runs"][0]["backend"] == "naive"
+    assert r["runs"][0]["weights"] == ARTICLE
+
+
+def strip_times(v):
+    """The JSON without what varies from run to run (timings)."""
+    if isinstance(v, dict):
+        return {k: strip_times(x) for k, x in v.items() if "seconds" not in k}
+    if isinstance(v, list):
+        return [strip_times(x) for x in v]
+    return v
+
+
+def test_reproduce_returns_the_same_dict_as_the_clis_json():
+    ours = descent.reproduce(
+        workload="seed", backends=["naive", "fused"], n=2_000, epochs=500
+    )
+    out = subprocess.run(
+        [cli(), "reproduce", "--json", "--n", "2000", "--epochs", "500",
+         "--backends", "naive,fused"],
+        capture_output=True, text=True, check=True,
+    )
+    theirs = json.loads(out.stdout)
+    assert ours.keys() == theirs.keys()
+    assert strip_times(ours) == strip_times(theirs)
+    assert ours["workload"]["name"] == "custom"
+
+
+def test_reproduce_errors_are_the_clis():
+    with pytest.raises(ValueError, match="unknown workload 'nope'"):
+        descent.reproduce(workload="nope")
+    with pytest.raises(ValueError, match="unknown backend 'tpu'"):
+        descent.reproduce(backends=["tpu"])
+
+
+def interrupt_after(seconds):
+    timer = threading.Timer(seconds, _thread.interrupt_main)
+    timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("backend", ["fused", "naive"])
+def test_ctrl_c_interrupts_a_long_fit_within_a_second(backend):
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(5_000, 4)), rng.normal(size=5_000)
+    m = GDRegressor(backend=backend, penalty=None, optimizer="gd", tol=None, epochs=10)
+    m.fit(X, y)
+    m.set_params(epochs=4_000_000_000)
+    timer = interrupt_after(0.5)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(X, y)
+    took = time.monotonic() - start
+    timer.join()
+    assert took < 2.0, took
+    # A fit that raises leaves no half-learned state behind.
+    with pytest.raises(NotFittedError):
+        m.predict(X)
+    # The estimator (and descent) still work afterwards.
+    m.set_params(epochs=10).fit(X, y)
+
+
+def test_ctrl_c_interrupts_a_gpu_fit():
+    if not gpu_available():
+        pytest.skip("no GPU adapter")
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(5_000, 2)), rng.normal(size=5_000)
+    m = GDRegressor(
+        backend="gpu", precision="f32", penalty=None, optimizer="gd", tol=None,
+        epochs=4_000_000_000,
+    )
+    timer = interrupt_after(1.0)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(X, y)
+    took = time.monotonic() - start
+    timer.join()
+    # Between command-buffer chunks of 4 dispatches: about a second after the signal on an
+    # idle lavapipe (a software adapter, slower still on a busy machine).
+    assert took < 8.0, took
+
+
+def test_gpu_fits_match_the_cpu_and_reuse_one_device():
+    if not gpu_available():
+        pytest.skip("no GPU adapter")
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(300, 3))
+    y = (X @ [1.0, -2.0, 0.5] + rng.normal(size=300) > 0).astype(int)
+    params = dict(penalty="l2", alpha=1e-2, optimizer="gd", tol=None, epochs=200, precision="f32")
+    gpu = GDClassifier(backend="gpu", **params).fit(X, y)
+    cpu = GDClassifier(backend="fused", **params).fit(X, y)
+    np.testing.assert_allclose(gpu.coef_, cpu.coef_, rtol=1e-3, atol=1e-4)
+    assert gpu.fit_report_["backend"] == "gpu"
+    assert gpu.fit_report_["device"] == descent.adapters()[0]["name"] or gpu.fit_report_["device"]
+    # The device is opened once per process: a second fit is much cheaper than the first
+    # would be with a device to open (checked in the core by a counter: tests/long_lived.rs).
+    GDClassifier(backend="gpu", **params).fit(X, y)

@@ -1,0 +1,266 @@
+"""The estimators' contract: scikit-learn's own checks, pipelines and searches, pickling,
+threads, input handling and errors."""
+
+import pickle
+import threading
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_diabetes, make_classification
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import descent
+from descent import GDClassifier, GDRegressor
+
+
+@parametrize_with_checks([GDRegressor(), GDClassifier()])
+def test_scikit_learn_check_estimator(estimator, check):
+    check(estimator)
+
+
+def regression(n=200, p=5, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, p))
+    y = 1.5 + X @ np.arange(1.0, p + 1) + 0.1 * rng.normal(size=n)
+    return X, y
+
+
+def classification(n=200, p=5, seed=0):
+    X, y = make_classification(n_samples=n, n_features=p, random_state=seed)
+    return X, y
+
+
+def test_fit_returns_self_and_learns_the_attributes():
+    X, y = regression()
+    m = GDRegressor()
+    assert m.fit(X, y) is m
+    assert m.coef_.shape == (5,)
+    assert isinstance(m.intercept_, float)
+    assert m.n_features_in_ == 5
+    assert 0 < m.n_iter_ <= m.epochs
+    assert m.loss_curve_.shape == (m.n_iter_,)
+    assert m.fit_report_["backend"] == "fused"
+    np.testing.assert_allclose(m.coef_, np.arange(1.0, 6.0), atol=0.05)
+    assert m.score(X, y) > 0.99
+
+    X, y = classification()
+    c = GDClassifier().fit(X, y)
+    assert c.coef_.shape == (1, 5)
+    assert c.intercept_.shape == (1,)
+    np.testing.assert_array_equal(c.classes_, [0, 1])
+    assert c.decision_function(X).shape == (200,)
+    proba = c.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert c.score(X, y) > 0.8
+
+
+def test_string_labels():
+    X, y = classification()
+    labels = np.where(y == 1, "spam", "ham")
+    c = GDClassifier().fit(X, labels)
+    np.testing.assert_array_equal(c.classes_, ["ham", "spam"])
+    np.testing.assert_array_equal(c.predict(X) == "spam", c.decision_function(X) > 0)
+
+
+def test_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = classification()
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(5)])
+    labels = np.where(y == 1, "spam", "ham")
+    c = GDClassifier().fit(frame, labels)
+    np.testing.assert_array_equal(c.feature_names_in_, frame.columns)
+    assert c.fit_report_["feature_names"] == list(frame.columns)
+    assert set(c.predict(frame)) <= {"ham", "spam"}
+
+
+def test_in_a_pipeline_with_a_scaler():
+    X, y = load_diabetes(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), GDRegressor(penalty=None, tol=1e-8))
+    pipe.fit(X, y)
+    assert pipe.score(X, y) > 0.5
+    assert pipe[-1].fit_report_["converged"]
+
+
+def test_in_a_grid_search_over_alpha():
+    X, y = regression(n=120)
+    search = GridSearchCV(
+        GDRegressor(penalty="l1"), {"alpha": [1e-3, 1e-1, 10.0]}, cv=3
+    ).fit(X, y)
+    assert search.best_params_["alpha"] in (1e-3, 1e-1)
+    assert search.best_estimator_.alpha == search.best_params_["alpha"]
+    # A large L1 penalty zeroes every coefficient.
+    big = GDRegressor(penalty="l1", alpha=100.0).fit(X, y)
+    assert np.all(big.coef_ == 0.0)
+
+
+def test_two_fits_at_once_from_two_threads_match_sequential_fits():
+    data = [regression(n=2_000, p=8, seed=s) for s in (1, 2)]
+    make = lambda: GDRegressor(penalty=None, optimizer="gd", tol=None, epochs=3_000)
+    sequential = [make().fit(X, y).coef_ for X, y in data]
+    results = [None, None]
+    errors = []
+
+    def work(i):
+        try:
+            results[i] = make().fit(*data[i]).coef_
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for got, want in zip(results, sequential):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_fit_releases_the_gil():
+    """Another Python thread keeps running while a fit works."""
+    X, y = regression(n=20_000, p=4)
+    ticks = []
+    done = threading.Event()
+
+    def ticker():
+        while not done.is_set():
+            ticks.append(1)
+            done.wait(0.005)
+
+    t = threading.Thread(target=ticker)
+    t.start()
+    try:
+        GDRegressor(penalty=None, optimizer="gd", tol=None, epochs=4_000, backend="naive").fit(X, y)
+    finally:
+        done.set()
+        t.join()
+    assert len(ticks) > 10
+
+
+def test_pickle_round_trip_predicts_identically():
+    X, y = regression()
+    for m in (GDRegressor().fit(X, y), GDClassifier().fit(*classification())):
+        back = pickle.loads(pickle.dumps(m))
+        np.testing.assert_array_equal(back.predict(X), m.predict(X))
+        assert back.get_params() == m.get_params()
+        np.testing.assert_array_equal(back.coef_, m.coef_)
+
+
+def test_get_and_set_params_are_verbatim():
+    m = GDRegressor(alpha=0.5, mu=0.01, backend="naive", adapter=1, precision="float32")
+    p = m.get_params()
+    assert (p["alpha"], p["mu"], p["backend"], p["adapter"], p["precision"]) == (
+        0.5,
+        0.01,
+        "naive",
+        1,
+        "float32",
+    )
+    assert m.set_params(optimizer="adam", epochs=5) is m
+    assert (m.optimizer, m.epochs) == ("adam", 5)
+
+
+def test_more_than_two_classes_is_a_clear_error():
+    X, y = make_classification(
+        n_samples=90, n_features=5, n_informative=3, n_classes=3, random_state=0
+    )
+    with pytest.raises(ValueError, match="Only binary classification is supported"):
+        GDClassifier().fit(X, y)
+    with pytest.raises(ValueError, match="1 class"):
+        GDClassifier().fit(X, np.ones(90))
+
+
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        # The command line's one-line messages, word for word.
+        (dict(backend="tpu"), "invalid configuration: unknown backend 'tpu' (expected one of naive, ndarray, fused, gpu)"),
+        (dict(epochs=0), "invalid configuration: epochs must be at least 1"),
+        (dict(mu="fast"), "invalid configuration: mu must be a number or 'auto', got 'fast'"),
+        (dict(optimizer="sgd"), "invalid configuration: unknown optimizer 'sgd'"),
+        (dict(penalty="l3"), "invalid configuration: unknown penalty 'l3'"),
+        (dict(precision="f16"), "invalid configuration: unknown precision 'f16' (expected f32 or f64)"),
+        (dict(batch_size=500, tol=None), "invalid configuration: batch size 500 is larger than the table's 200 rows"),
+        (dict(standardize=True), "invalid data: column 'x3' is constant and cannot be standardized"),
+        (dict(alpha=-1.0), "invalid configuration: alpha must be a finite number ≥ 0, got -1"),
+        (dict(mu=10.0, optimizer="gd", tol=None), "gradient descent diverged at epoch"),
+        (dict(epochs=-3), "invalid epochs"),
+    ],
+)
+def test_bad_input_is_a_value_error_with_the_clis_message(params, message):
+    X, y = regression()
+    X[:, 2] = 0.0  # a constant column (only standardizing minds it)
+    with pytest.raises(ValueError) as e:
+        GDRegressor(**params).fit(X, y)
+    assert str(e.value).startswith(message), str(e.value)
+
+
+def test_descent_checks_its_input_before_any_work():
+    X, y = regression()
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        GDRegressor().fit(X, y)
+    X, y = regression()
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        GDRegressor().fit(X[:10], y)
+
+
+def test_a_missing_or_unknown_adapter_is_a_runtime_error():
+    X, y = regression()
+    with pytest.raises(RuntimeError, match="no-such-adapter"):
+        GDRegressor(backend="gpu", adapter="no-such-adapter").fit(X, y)
+
+
+def test_c_contiguous_float64_is_read_in_place_and_other_layouts_once_converted():
+    X, y = regression()
+    m = GDRegressor().fit(X, y)
+    assert m._x_read_in_place
+    # Fortran order, float32 and integer arrays are converted once (by NumPy, into a
+    # C-ordered float64 array) and that copy is then read in place.
+    for other in (np.asfortranarray(X), X.astype(np.float32), X.round().astype(np.int64)):
+        f = GDRegressor().fit(other, y)
+        assert f._x_read_in_place
+    np.testing.assert_array_equal(
+        GDRegressor().fit(np.asfortranarray(X), y).coef_, m.coef_
+    )
+
+
+def test_the_fit_leaves_the_input_untouched_and_is_deterministic():
+    X, y = regression()
+    X0, y0 = X.copy(), y.copy()
+    a = GDRegressor(standardize=True).fit(X, y)
+    b = GDRegressor(standardize=True).fit(X, y)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+
+
+def test_mini_batches_follow_random_state():
+    X, y = regression(n=500)
+    fit = lambda seed: GDRegressor(
+        penalty=None, optimizer="gd", mu=0.01, tol=None, epochs=20, batch_size=32,
+        random_state=seed,
+    ).fit(X, y).coef_
+    np.testing.assert_array_equal(fit(3), fit(3))
+    assert not np.array_equal(fit(3), fit(4))
+    np.testing.assert_array_equal(fit(None), fit(0))
+
+
+def test_backends_agree():
+    X, y = regression()
+    coefs = [
+        GDRegressor(backend=b, penalty=None, optimizer="gd", tol=None, epochs=300).fit(X, y).coef_
+        for b in ("naive", "ndarray", "fused")
+    ]
+    for c in coefs[1:]:
+        np.testing.assert_allclose(c, coefs[0], rtol=1e-12)
+
+
+def test_convergence_warnings_carry_descents_message():
+    X, y = regression()
+    X[:, 0] *= 1e4  # badly scaled: 5 epochs get nowhere
+    with pytest.warns(Warning, match="far from the"):
+        GDRegressor(epochs=5, tol=None).fit(X, y)

@@ -1,0 +1,168 @@
+//! What long-lived callers (the Python package) rely on: one GPU device per process, fits
+//! that another thread can interrupt, and datasets that borrow the caller's matrix.
+
+mod common;
+use descent::backend::{make_solver, Backend};
+use descent::fitting::{fit_dataset, FitRequest, Step};
+use descent::gpu::{AdapterChoice, GpuContext, GpuSolver};
+use descent::{data, Dataset, Error, GdConfig, Interrupt, Precision};
+use ndarray::Array1;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn request(backend: Backend, precision: Precision, epochs: usize) -> FitRequest {
+    FitRequest {
+        backend,
+        adapter: AdapterChoice::Auto,
+        step: Step::Auto,
+        standardize: false,
+        allow_rank_deficient: false,
+        strict: false,
+        config: GdConfig {
+            epochs,
+            precision,
+            ..GdConfig::default()
+        },
+    }
+}
+
+/// Precision the shared adapter can run (f32 where it has no SHADER_F64).
+fn gpu_precision() -> Precision {
+    if common::gpu().context().has(wgpu::Features::SHADER_F64) {
+        Precision::F64
+    } else {
+        Precision::F32
+    }
+}
+
+#[test]
+fn fits_on_the_gpu_share_one_opened_device() {
+    let ds = data::article(2_000, 444, 0.1).unwrap();
+    let req = request(Backend::Gpu, gpu_precision(), 50);
+    let first = fit_dataset(&ds, &req).unwrap();
+    let opened = GpuContext::opened();
+    assert!(opened >= 1);
+    let second = fit_dataset(&ds, &req).unwrap();
+    let _third = make_solver(Backend::Gpu, &AdapterChoice::Auto).unwrap();
+    assert_eq!(
+        GpuContext::opened(),
+        opened,
+        "a second fit opened another device"
+    );
+    assert_eq!(first.fit.weights, second.fit.weights);
+    let a = GpuSolver::new(&AdapterChoice::Auto).unwrap();
+    let b = GpuSolver::new(&AdapterChoice::Auto).unwrap();
+    assert!(Arc::ptr_eq(a.context(), b.context()));
+}
+
+#[test]
+fn a_set_interrupt_stops_every_backend_before_any_epoch() {
+    static FLAG: AtomicBool = AtomicBool::new(false);
+    let interrupt = Interrupt::on(&FLAG);
+    interrupt.interrupt();
+    let ds = data::article(1_000, 444, 0.1).unwrap();
+    for backend in Backend::ALL {
+        let precision = if backend == Backend::Gpu {
+            gpu_precision()
+        } else {
+            Precision::F64
+        };
+        let cfg = GdConfig {
+            epochs: 1_000,
+            precision,
+            interrupt,
+            ..GdConfig::default()
+        };
+        let solver = make_solver(backend, &AdapterChoice::Auto).unwrap();
+        match solver.fit(&ds, &cfg) {
+            Err(Error::Interrupted) => {}
+            other => panic!("{backend}: {other:?}"),
+        }
+    }
+}
+
+/// A fit of many minutes stops soon after another thread sets the flag, on the CPU (and
+/// with mini-batches) and on the GPU.
+#[test]
+fn another_thread_interrupts_a_long_fit() {
+    let ds = data::article(10_000, 444, 0.1).unwrap();
+    for (backend, batch_size) in [
+        (Backend::Fused, None),
+        (Backend::Naive, Some(10)),
+        (Backend::Gpu, None),
+    ] {
+        // One flag per case, leaked: the handle is Copy and its flag 'static.
+        let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let mut req = request(backend, Precision::F64, u32::MAX as usize);
+        if backend == Backend::Gpu {
+            req.config.precision = gpu_precision();
+        }
+        req.config.batch_size = batch_size;
+        req.config.interrupt = Interrupt::on(flag);
+        let start = Instant::now();
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            Interrupt::on(flag).interrupt();
+        });
+        let out = fit_dataset(&ds, &req);
+        let took = start.elapsed();
+        stopper.join().unwrap();
+        assert!(
+            matches!(out, Err(Error::Interrupted)),
+            "{backend}: {:?}",
+            out.map(|o| o.fit.epochs_run)
+        );
+        assert_eq!(Error::Interrupted.to_string(), "interrupted");
+        // The GPU stops between command-buffer chunks, which lavapipe runs slowly.
+        let limit = if backend == Backend::Gpu { 10 } else { 3 };
+        assert!(
+            took < Duration::from_secs(limit),
+            "{backend}: stopped after {took:?}"
+        );
+    }
+}
+
+#[test]
+fn a_borrowed_matrix_is_read_in_place_and_fits_as_an_owned_one() {
+    let owned = data::article(5_000, 444, 0.1).unwrap();
+    let matrix = owned.features.to_owned();
+    // SAFETY: `matrix` outlives `borrowed` and is not written while it lives.
+    let borrowed = unsafe {
+        Dataset::borrowing(
+            matrix.view(),
+            owned.targets.clone(),
+            owned.feature_names.clone(),
+        )
+    }
+    .unwrap();
+    assert!(borrowed.borrows_features());
+    assert!(!owned.borrows_features());
+    assert_eq!(borrowed.features.as_ptr(), matrix.as_ptr());
+    for backend in [Backend::Naive, Backend::Ndarray, Backend::Fused] {
+        let req = request(backend, Precision::F64, 500);
+        let a = fit_dataset(&owned, &req).unwrap();
+        let b = fit_dataset(&borrowed, &req).unwrap();
+        assert_eq!(a.fit.weights, b.fit.weights, "{backend}");
+    }
+    // A view that is not row-major is copied into a row-major matrix.
+    let wide = ndarray::Array2::from_shape_fn((3, 2), |(i, j)| (i * 2 + j) as f64);
+    let transposed = wide.t();
+    let ds =
+        unsafe { Dataset::borrowing(transposed, Array1::zeros(2), vec!["a".into(); 3]) }.unwrap();
+    assert!(!ds.borrows_features());
+    assert!(ds.features.is_standard_layout());
+    assert_eq!(ds.features, transposed);
+}
+
+/// Bad data through the borrowing constructor is the same one-line error.
+#[test]
+fn a_borrowed_matrix_is_checked_like_an_owned_one() {
+    let x = ndarray::Array2::from_elem((2, 1), f64::NAN);
+    let err =
+        unsafe { Dataset::borrowing(x.view(), Array1::zeros(2), vec!["x1".into()]) }.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid data: feature 'x1' has a non-finite value (NaN) in row 1"
+    );
+}
