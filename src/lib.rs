@@ -1,11 +1,12 @@
 //! # descent
 //!
-//! Full-batch gradient descent for linear least squares, `d ≈ w0 + X·w`, on any GPU through
-//! wgpu + WGSL compute shaders, with CPU twins for comparison and an f64 OLS reference
-//! checked against every fit.
+//! Gradient descent (full-batch or mini-batch; gd, momentum, Nesterov, Adam) for linear models,
+//! `d ≈ w0 + X·w` with the squared or logistic loss and L1/L2 penalties ([`model`]), on any GPU
+//! through wgpu + WGSL compute shaders, with CPU twins for comparison and an f64 reference (OLS,
+//! ridge, Newton or the KKT conditions) checked against every fit.
 //!
 //! Data flows one way: [`data`] → [`GdConfig::validate`] → a [`Solver`] backend →
-//! [`Fit`] → OLS check ([`fit_checked`]) → [`report`].
+//! [`Fit`] → reference check ([`fit_checked`]) → [`report`].
 //!
 //! ```
 //! use descent::{cpu::Fused, data, fit_checked, reference::reference, GdConfig, Solver};
