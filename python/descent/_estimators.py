@@ -178,8 +178,9 @@ class _GDBase(BaseEstimator):
             self._forget()
             raise
 
-    def _descend(self, X, y):
-        """Fit descent on validated float64 C-ordered X and float y; set the attributes."""
+    def _descend(self, X, y, stacklevel=3):
+        """Fit descent on validated float64 C-ordered X and float y; set the attributes.
+        `stacklevel` makes warnings point at the caller of `fit`."""
         names = getattr(self, "feature_names_in_", None)
         names = (
             [str(n) for n in names]
@@ -195,7 +196,7 @@ class _GDBase(BaseEstimator):
         )
         report = json.loads(out["report"])
         for w in report["warnings"]:
-            warnings.warn(w["message"], ConvergenceWarning, stacklevel=3)
+            warnings.warn(w["message"], ConvergenceWarning, stacklevel=stacklevel)
         self.fit_report_ = report
         self.n_iter_ = int(report["epochs_run"])
         self.loss_curve_ = out["loss_history"]
@@ -407,7 +408,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
             raise ValueError(
                 f"GDClassifier needs two classes to fit, got 1 class ({classes[0]!r})"
             )
-        w = self._descend(X, (y == classes[1]).astype(np.float64))
+        w = self._descend(X, (y == classes[1]).astype(np.float64), stacklevel=4)
         self.classes_ = classes
         return w
 

@@ -279,11 +279,18 @@ fn reproduce(
     wait(py, rx, || {}, false)?.map_err(to_py)
 }
 
+/// GPU devices this process has opened so far (tests check that fits share one).
+#[pyfunction]
+fn _devices_opened() -> usize {
+    descent::gpu::GpuContext::opened()
+}
+
 #[pymodule]
 fn _descent(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(adapters, m)?)?;
     m.add_function(wrap_pyfunction!(reproduce, m)?)?;
+    m.add_function(wrap_pyfunction!(_devices_opened, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

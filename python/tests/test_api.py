@@ -14,7 +14,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 import descent
-from descent import GDClassifier, GDRegressor
+from descent import GDClassifier, GDRegressor, _descent
 
 # The article's gradient-descent answer (numpy, float64); `naive` reproduces it bit for bit.
 ARTICLE = [2.959859852416156, 2.0329649630002757]
@@ -151,7 +151,10 @@ def test_gpu_fits_match_the_cpu_and_reuse_one_device():
     cpu = GDClassifier(backend="fused", **params).fit(X, y)
     np.testing.assert_allclose(gpu.coef_, cpu.coef_, rtol=1e-3, atol=1e-4)
     assert gpu.fit_report_["backend"] == "gpu"
-    assert gpu.fit_report_["device"] == descent.adapters()[0]["name"] or gpu.fit_report_["device"]
-    # The device is opened once per process: a second fit is much cheaper than the first
-    # would be with a device to open (checked in the core by a counter: tests/long_lived.rs).
-    GDClassifier(backend="gpu", **params).fit(X, y)
+    assert gpu.fit_report_["device"] in [a["name"] for a in descent.adapters()]
+    # The device is opened once per process and shared by every later fit.
+    opened = _descent._devices_opened()
+    assert opened >= 1
+    again = GDRegressor(backend="gpu", precision="f32", tol=None, epochs=50).fit(X, X[:, 0])
+    assert again.fit_report_["backend"] == "gpu"
+    assert _descent._devices_opened() == opened
