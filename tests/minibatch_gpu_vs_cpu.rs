@@ -200,9 +200,11 @@ fn a_seed_reproduces_its_gpu_weights_and_another_changes_them() {
 #[test]
 fn a_batch_over_the_loop_pass_budget_is_refused_in_one_line() {
     let ds = problem(1, 3_000_000, 1, false);
+    // f32: an adapter without SHADER_F64 (GL) would refuse f64 before the batch is planned.
     let c = GdConfig {
         batch_size: Some(2_900_000),
         epochs: 1,
+        precision: Precision::F32,
         ..GdConfig::default()
     };
     let err = gpu().fit(&ds, &c).unwrap_err().to_string();

@@ -328,7 +328,13 @@ fn the_cli_runs_the_minibatch_workload_on_every_backend() {
         table.contains("batch size = 500, shuffle seed = 444"),
         "{table}"
     );
-    // The GPU runs the mini-batches itself, in the CPU's row order.
+    // The GPU runs the mini-batches itself, in the CPU's row order (f32 where the adapter,
+    // e.g. GL, has no SHADER_F64).
+    let precision = if common::has_f64("the_cli_runs_the_minibatch_workload_on_every_backend") {
+        "f64"
+    } else {
+        "f32"
+    };
     let out = cli(&[
         "reproduce",
         "--workload",
@@ -337,6 +343,8 @@ fn the_cli_runs_the_minibatch_workload_on_every_backend() {
         "2000",
         "--backends",
         "fused,gpu",
+        "--precision",
+        precision,
         "--json",
     ]);
     assert!(
