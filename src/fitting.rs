@@ -109,7 +109,7 @@ pub struct FitOutcome {
 }
 
 /// The largest |v|.
-fn max_abs<'a>(values: impl IntoIterator<Item = &'a f64>) -> f64 {
+fn max_abs(values: impl IntoIterator<Item = f64>) -> f64 {
     values.into_iter().fold(0.0f64, |m, v| m.max(v.abs()))
 }
 
@@ -119,14 +119,14 @@ fn column_scales(ds: &Dataset) -> Result<(Vec<f64>, Vec<f64>)> {
     let n = ds.n() as f64;
     let mut means = Vec::new();
     let mut stds = Vec::new();
-    for (j, col) in ds.features.columns().into_iter().enumerate() {
-        let name = &ds.feature_names[j];
+    for (j, name) in ds.feature_names.iter().enumerate() {
+        let col = || ds.features.column(j);
         // Σ(x/n) cannot overflow for finite x, unlike Σx.
-        let mean = col.iter().map(|v| v / n).sum::<f64>();
+        let mean = col().map(|v| v / n).sum::<f64>();
         // Scaled by the largest deviation, so squares of huge values do not overflow.
-        let big = col.iter().fold(0.0f64, |m, v| m.max((v - mean).abs()));
+        let big = col().fold(0.0f64, |m, v| m.max((v - mean).abs()));
         if !mean.is_finite() || !big.is_finite() {
-            let top = max_abs(col);
+            let top = max_abs(col());
             return Err(Error::Data(format!(
                 "column '{name}' overflows f64 when standardized (values up to {top:e} in \
                  magnitude); rescale it"
@@ -135,9 +135,13 @@ fn column_scales(ds: &Dataset) -> Result<(Vec<f64>, Vec<f64>)> {
         let sd = if big == 0.0 {
             0.0
         } else {
-            big * (col.iter().map(|v| ((v - mean) / big).powi(2)).sum::<f64>() / n).sqrt()
+            big * (col().map(|v| ((v - mean) / big).powi(2)).sum::<f64>() / n).sqrt()
         };
-        if sd == 0.0 {
+        // Constant means every value equals the first: the rounded mean of a constant
+        // column (4.0 can average to 3.9999999999999996) leaves a tiny nonzero spread, so
+        // the spread alone would let such a column through, to be divided by ~1e-16.
+        let first = ds.features.get(0, j);
+        if sd == 0.0 || col().all(|v| v == first) {
             return Err(Error::Data(format!(
                 "column '{name}' is constant and cannot be standardized"
             )));
@@ -150,9 +154,16 @@ fn column_scales(ds: &Dataset) -> Result<(Vec<f64>, Vec<f64>)> {
 
 /// z-scored copy of `ds`.
 fn standardized(ds: &Dataset, means: &[f64], stds: &[f64]) -> Result<Dataset> {
-    let z = Array2::from_shape_fn(ds.features.dim(), |(i, j)| {
-        (ds.features[(i, j)] - means[j]) / stds[j]
+    let (n, p) = ds.features.dim();
+    let mut z = Vec::with_capacity(n * p);
+    ds.features.for_each_row(|_, row| {
+        z.extend(
+            row.iter()
+                .enumerate()
+                .map(|(j, x)| (x - means[j]) / stds[j]),
+        );
     });
+    let z = Array2::from_shape_vec((n, p), z).map_err(|e| Error::Data(e.to_string()))?;
     Dataset::with_names(z, ds.targets.clone(), ds.feature_names.clone())
 }
 
@@ -175,8 +186,8 @@ fn check_range(ds: &Dataset, precision: Precision) -> Result<()> {
         Precision::F64 => (f64::MAX, "f64"),
     };
     let safe = max.sqrt();
-    for (j, col) in ds.features.columns().into_iter().enumerate() {
-        let top = max_abs(col);
+    for j in 0..ds.p() {
+        let top = max_abs(ds.features.column(j));
         if top > safe {
             return Err(Error::Data(format!(
                 "column '{}' has values up to {top:e}, beyond what {name} gradient sums can \
@@ -190,7 +201,7 @@ fn check_range(ds: &Dataset, precision: Precision) -> Result<()> {
             )));
         }
     }
-    let top = max_abs(&ds.targets);
+    let top = max_abs(ds.targets.iter().copied());
     if top > safe {
         return Err(Error::Data(format!(
             "the target has values up to {top:e}: their squared errors overflow {name} \
@@ -225,9 +236,10 @@ fn gradient_floor(work: &Dataset, loss: Loss, w_ref: &[f64], mu: f64, precision:
         Loss::Logistic => 1.0,
     };
     let mut noise2 = work.targets.iter().map(|d| scale(*d).powi(2)).sum::<f64>();
-    for col in work.features.columns() {
-        noise2 += col
-            .iter()
+    for j in 0..work.p() {
+        noise2 += work
+            .features
+            .column(j)
             .zip(work.targets.iter())
             .map(|(x, d)| (x * scale(*d)).powi(2))
             .sum::<f64>();
@@ -282,9 +294,10 @@ pub fn fit_dataset_with(
     } else {
         None
     };
-    let work = match &scaling {
-        Some((means, stds)) => standardized(ds, means, stds)?,
-        None => ds.clone(),
+    // Borrowed unless standardized: the data is never copied just to be read.
+    let work: std::borrow::Cow<Dataset> = match &scaling {
+        Some((means, stds)) => std::borrow::Cow::Owned(standardized(ds, means, stds)?),
+        None => std::borrow::Cow::Borrowed(ds),
     };
     check_range(&work, req.config.precision)?;
     let solver = make_solver(req.backend, &req.adapter)?;
@@ -366,7 +379,27 @@ pub fn fit_dataset_with(
             warn(w, &mut warnings);
         }
     }
+    log::debug!(
+        "fitting {n}×{p} ({} features) on {} in {}: {} loss, {} penalty, {}, mu = {mu:e}, \
+         {} epochs at most",
+        ds.features.precision(),
+        solver.name(),
+        cfg.precision,
+        model.loss.as_str(),
+        model.penalty.kind.as_str(),
+        cfg.optimizer.kind.as_str(),
+        cfg.epochs
+    );
     let mut fit = solver.fit(&work, &cfg)?;
+    log::debug!(
+        "{} ran {} epochs in {:.3?} (converged: {}, stalled: {}) on {}",
+        fit.backend,
+        fit.epochs_run,
+        fit.timings.total(),
+        fit.converged,
+        fit.stalled,
+        fit.device
+    );
     // Optimality is judged where the fit was made: the penalty applies to the working
     // (standardized) weights.
     let objective = model.objective(&work, &fit.weights);
@@ -383,7 +416,7 @@ pub fn fit_dataset_with(
         fit.weights = unscale(&fit.weights, means, stds);
     }
     let distance_to_reference = reference.as_ref().map(|r| {
-        let top = max_abs(r);
+        let top = max_abs(r.iter().copied());
         let d = crate::max_abs_diff(&fit.weights, r);
         if top > 0.0 {
             d / top

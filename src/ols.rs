@@ -10,7 +10,7 @@ use faer::linalg::solvers::SolveLstsq;
 use faer::Mat;
 
 /// Rows per TSQR block: large enough for faer's blocked kernels, small enough for cache.
-const BLOCK_ROWS: usize = 16_384;
+pub(crate) const BLOCK_ROWS: usize = 16_384;
 
 /// The OLS solution of `d ≈ w0 + X·w`.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,15 +76,16 @@ pub(crate) fn tsqr_r(data: &Dataset) -> Mat<f64> {
     while start < n {
         let end = (start + BLOCK_ROWS).min(n);
         let carried = r.as_ref().map_or(0, |m| m.nrows());
+        let x = data.features.rows_f64(start..end);
         let block = Mat::<f64>::from_fn(carried + end - start, cols, |i, j| {
             if i < carried {
                 r.as_ref().expect("carried rows come from r")[(i, j)]
             } else {
-                let row = start + i - carried;
+                let row = i - carried;
                 match j {
                     0 => 1.0,
-                    j if j <= p => data.features[(row, j - 1)],
-                    _ => data.targets[row],
+                    j if j <= p => x[(row, j - 1)],
+                    _ => data.targets[start + row],
                 }
             }
         });
@@ -100,15 +101,16 @@ fn rank_hint(data: &Dataset) -> String {
     if n < p + 1 {
         return format!("fewer rows ({n}) than columns ({})", p + 1);
     }
-    let cols: Vec<_> = data.features.columns().into_iter().collect();
-    for (j, c) in cols.iter().enumerate() {
-        if c.iter().all(|&v| v == c[0]) {
+    let col = |j| data.features.column(j);
+    for j in 0..p {
+        let first = data.features.get(0, j);
+        if col(j).all(|v| v == first) {
             return format!("column '{}' is constant", data.feature_names[j]);
         }
     }
     for a in 0..p {
         for b in a + 1..p {
-            if cols[a] == cols[b] {
+            if col(a).eq(col(b)) {
                 return format!(
                     "columns '{}' and '{}' are identical",
                     data.feature_names[a], data.feature_names[b]

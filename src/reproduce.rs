@@ -124,14 +124,14 @@ pub struct Checksum {
 
 /// [`Checksum`] of `ds`.
 pub fn logistic_checksum(ds: &Dataset) -> Checksum {
-    fn bits<'a>(values: impl Iterator<Item = &'a f64>) -> u64 {
+    fn bits(values: impl Iterator<Item = f64>) -> u64 {
         values.enumerate().fold(0u64, |s, (i, v)| {
             s.wrapping_add(v.to_bits().wrapping_mul(2 * i as u64 + 1))
         })
     }
     Checksum {
         features_bits: bits(ds.features.iter()),
-        targets_bits: bits(ds.targets.iter()),
+        targets_bits: bits(ds.targets.iter().copied()),
         features_sum: ds.features.iter().sum(),
         targets_sum: ds.targets.iter().sum(),
     }

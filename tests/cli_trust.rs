@@ -335,6 +335,15 @@ fn an_offset_column_fits_when_standardized() {
     );
     let o = fit_file(&data, "y", &["--standardize", "--backend", "fused"]);
     refused(&o, 1, "overflows f64");
+    // A constant column is refused even when its mean rounds (ten 0.1s average to
+    // 0.09999999999999999, a spread of 1e-17 that z-scoring would divide by).
+    let mut rows = String::from("a,c,y\n");
+    for i in 0..10 {
+        rows.push_str(&format!("{i},0.1,{}\n", 2 * i + 1));
+    }
+    let data = write(dir.path(), "constant.csv", &rows);
+    let o = fit_file(&data, "y", &["--standardize", "--backend", "fused"]);
+    refused(&o, 1, "column 'c' is constant and cannot be standardized");
 }
 
 #[test]

@@ -188,7 +188,7 @@ fn bad_data_is_an_error() {
     assert!(matches!(nan_x, Err(Error::Data(m)) if m.contains("row 2")));
     let inf_d = Dataset::from_xy(&[1.0, 2.0], &[1.0, f64::INFINITY]);
     assert!(matches!(inf_d, Err(Error::Data(_))));
-    let ragged = Dataset::new(Array2::zeros((3, 2)), Array1::zeros(2));
+    let ragged = Dataset::new(Array2::<f64>::zeros((3, 2)), Array1::zeros(2));
     assert!(matches!(ragged, Err(Error::Data(_))));
 }
 

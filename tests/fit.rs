@@ -118,7 +118,7 @@ fn npy_input_matches_csv_input() {
     .unwrap()
     .dataset;
     let (x, y) = (dir.path().join("X.npy"), dir.path().join("y.npy"));
-    ndarray_npy::write_npy(&x, &ds.features).unwrap();
+    ndarray_npy::write_npy(&x, &ds.features.to_f64()).unwrap();
     ndarray_npy::write_npy(&y, &ds.targets.mapv(|v| v as f32)).unwrap(); // f32 is accepted too
     let v = fit_json(
         &[

@@ -5,6 +5,7 @@ mod common;
 use descent::backend::{make_solver, Backend};
 use descent::fitting::{fit_dataset, FitRequest, Step};
 use descent::gpu::{AdapterChoice, GpuContext, GpuSolver};
+use descent::model::{Loss, Model, Penalty, PenaltyKind};
 use descent::{data, Dataset, Error, GdConfig, Interrupt, Precision};
 use ndarray::Array1;
 use std::sync::atomic::AtomicBool;
@@ -126,7 +127,7 @@ fn another_thread_interrupts_a_long_fit() {
 #[test]
 fn a_borrowed_matrix_is_read_in_place_and_fits_as_an_owned_one() {
     let owned = data::article(5_000, 444, 0.1).unwrap();
-    let matrix = owned.features.to_owned();
+    let matrix = owned.features.to_f64().into_owned();
     // SAFETY: `matrix` outlives `borrowed` and is not written while it lives.
     let borrowed = unsafe {
         Dataset::borrowing(
@@ -138,7 +139,10 @@ fn a_borrowed_matrix_is_read_in_place_and_fits_as_an_owned_one() {
     .unwrap();
     assert!(borrowed.borrows_features());
     assert!(!owned.borrows_features());
-    assert_eq!(borrowed.features.as_ptr(), matrix.as_ptr());
+    assert_eq!(
+        borrowed.features.slice::<f64>().unwrap().as_ptr(),
+        matrix.as_ptr()
+    );
     for backend in [Backend::Naive, Backend::Ndarray, Backend::Fused] {
         let req = request(backend, Precision::F64, 500);
         let a = fit_dataset(&owned, &req).unwrap();
@@ -151,8 +155,89 @@ fn a_borrowed_matrix_is_read_in_place_and_fits_as_an_owned_one() {
     let ds =
         unsafe { Dataset::borrowing(transposed, Array1::zeros(2), vec!["a".into(); 3]) }.unwrap();
     assert!(!ds.borrows_features());
-    assert!(ds.features.is_standard_layout());
-    assert_eq!(ds.features, transposed);
+    assert_eq!(
+        ds.features.slice::<f64>(),
+        Some(&[0.0, 2.0, 4.0, 1.0, 3.0, 5.0][..])
+    );
+    assert_eq!(ds.features.to_f64(), transposed);
+}
+
+/// A float32 matrix is read in place and stays f32, and every backend fits it exactly as
+/// it fits the same values widened to f64: widening is exact, so any difference in weights,
+/// reference or objective would be a wrong read of the f32 data, not rounding.
+#[test]
+fn a_borrowed_f32_matrix_is_read_in_place_and_fits_as_its_widening() {
+    let seed = common::fresh_seed("borrowed_f32");
+    let (src, _) = data::synthetic(&data::Synthetic {
+        n: 700,
+        p: 4,
+        true_weights: None,
+        sigma: 0.3,
+        seed,
+    })
+    .unwrap();
+    let x32 = src.features.to_f64().mapv(|v| (3.0 * v - 1.0) as f32);
+    let widened = Dataset::new(x32.mapv(f64::from), src.targets.clone()).unwrap();
+    // SAFETY: `x32` outlives `borrowed` and is not written while it lives.
+    let borrowed =
+        unsafe { Dataset::borrowing(x32.view(), src.targets.clone(), src.feature_names.clone()) }
+            .unwrap();
+    assert!(borrowed.borrows_features());
+    assert_eq!(borrowed.features.precision(), Precision::F32);
+    assert_eq!(
+        borrowed.features.slice::<f32>().unwrap().as_ptr(),
+        x32.as_ptr()
+    );
+    let mut runs = vec![];
+    for backend in [Backend::Naive, Backend::Ndarray, Backend::Fused] {
+        for precision in [Precision::F32, Precision::F64] {
+            runs.push((backend, precision, false));
+        }
+    }
+    runs.push((Backend::Fused, Precision::F64, true));
+    runs.push((Backend::Gpu, Precision::F32, false));
+    if gpu_precision() == Precision::F64 {
+        runs.push((Backend::Gpu, Precision::F64, false));
+    }
+    for (backend, precision, standardize) in runs {
+        let req = FitRequest {
+            standardize,
+            ..request(backend, precision, 300)
+        };
+        let a = fit_dataset(&widened, &req).unwrap();
+        let b = fit_dataset(&borrowed, &req).unwrap();
+        let what = format!("{backend} {precision} standardize={standardize}");
+        assert_eq!(a.fit.weights, b.fit.weights, "{what}");
+        assert_eq!(a.reference, b.reference, "{what}");
+        assert_eq!(
+            descent::report::fit_json(&a)["objective"],
+            descent::report::fit_json(&b)["objective"],
+            "{what}"
+        );
+        assert!(a.reference.is_some(), "{what}: no reference");
+    }
+    // The logistic loss (Newton's reference reads the rows block by block) with an L1 part.
+    let labels = src
+        .targets
+        .mapv(|t| f64::from(t > src.targets.mean().unwrap()));
+    let logistic = |ds: &Dataset| Dataset::new(ds.features.clone(), labels.clone()).unwrap();
+    let (widened, borrowed) = (logistic(&widened), logistic(&borrowed));
+    assert!(borrowed.borrows_features());
+    for (kind, newton) in [(PenaltyKind::L2, true), (PenaltyKind::ElasticNet, false)] {
+        let mut req = request(Backend::Fused, Precision::F64, 300);
+        req.config.model = Model {
+            loss: Loss::Logistic,
+            penalty: Penalty::new(kind, Some(0.01), None).unwrap(),
+        };
+        let (a, b) = (
+            fit_dataset(&widened, &req).unwrap(),
+            fit_dataset(&borrowed, &req).unwrap(),
+        );
+        assert_eq!(a.fit.weights, b.fit.weights, "{kind}");
+        assert_eq!(a.reference, b.reference, "{kind}");
+        assert_eq!(a.reference.is_some(), newton, "{kind}");
+        assert_eq!(a.kkt_residual, b.kkt_residual, "{kind}");
+    }
 }
 
 /// Bad data through the borrowing constructor is the same one-line error.

@@ -204,7 +204,13 @@ fn compare_puts_every_optimizer_on_one_plot_and_csv() {
     })
     .unwrap();
     let mut csv = String::from("a,b,c,y\n");
-    for (row, y) in ds.features.rows().into_iter().zip(ds.targets.iter()) {
+    for (row, y) in ds
+        .features
+        .to_f64()
+        .rows()
+        .into_iter()
+        .zip(ds.targets.iter())
+    {
         csv.push_str(&format!("{},{},{},{y}\n", row[0], row[1], row[2]));
     }
     let data = write_file(dir.path(), "t.csv", csv);

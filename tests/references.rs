@@ -156,7 +156,7 @@ fn ridge_matches_the_normal_equations() {
             if j == 0 {
                 1.0
             } else {
-                data.features[(i, j - 1)]
+                data.features.get(i, j - 1)
             }
         });
         let y = Mat::<f64>::from_fn(n, 1, |i, _| data.targets[i]);
@@ -282,7 +282,7 @@ fn newton_is_affine_invariant() {
     let seed = fresh_seed("newton_affine");
     let data = overlapping(300, 3, seed);
     let (s, o) = ([100.0, 0.01, 3.0], [50.0, -2.0, 0.0]);
-    let mut x = data.features.clone();
+    let mut x = data.features.clone().into_f64();
     for (j, mut col) in x.columns_mut().into_iter().enumerate() {
         col.mapv_inplace(|v| s[j] * v + o[j]);
     }
@@ -370,7 +370,7 @@ fn coordinate_descent(model: &Model, data: &Dataset) -> Vec<f64> {
         if j == 0 {
             vec![1.0; n]
         } else {
-            data.features.column(j - 1).to_vec()
+            data.features.column(j - 1).collect()
         }
     };
     let cols: Vec<Vec<f64>> = (0..=p).map(col).collect();
@@ -519,7 +519,13 @@ fn kkt_residual_at_zero_is_the_gradient_beyond_the_threshold() {
     let (n, p) = (data.n() as f64, data.p());
     // ∂S/∂w at w = 0 by hand: (1/N)·Σ −2·y_i·[1, x_i] (the L2 part vanishes at 0).
     let mut g = vec![0.0; p + 1];
-    for (row, &y) in data.features.rows().into_iter().zip(data.targets.iter()) {
+    for (row, &y) in data
+        .features
+        .to_f64()
+        .rows()
+        .into_iter()
+        .zip(data.targets.iter())
+    {
         g[0] += -2.0 * y / n;
         for j in 0..p {
             g[j + 1] += -2.0 * y * row[j] / n;
@@ -635,7 +641,7 @@ fn reference_dispatches_and_passes_errors_on() {
     .is_err());
 
     // A duplicated column: OLS's own error, unchanged.
-    let mut x = data.features.clone();
+    let mut x = data.features.clone().into_f64();
     let first = x.column(0).to_owned();
     x.column_mut(1).assign(&first);
     let dup = Dataset::new(x, data.targets.clone()).unwrap();

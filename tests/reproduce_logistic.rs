@@ -149,7 +149,7 @@ fn the_data_is_numpys_bit_for_bit() {
     let ds = logistic_data(3, 2, 444).unwrap();
     // np.random.RandomState(444).randn(3, 2), and the labels numpy draws.
     assert_eq!(
-        ds.features.iter().copied().collect::<Vec<_>>(),
+        ds.features.iter().collect::<Vec<_>>(),
         [
             0.3574399244179942,
             0.37753840032641567,

@@ -15,6 +15,9 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from . import _descent
 
 _PRECISIONS = {"f32": "f32", "float32": "f32", "f64": "f64", "float64": "f64"}
+# X dtypes descent reads as they are (C-contiguous ones in place); anything else is
+# converted once, by scikit-learn's validate_data, to the first (float64).
+_DTYPES = [np.float64, np.float32]
 
 # Descent's objective, shared by both estimators' docstrings.
 _OBJECTIVE = """
@@ -162,7 +165,7 @@ class _GDBase(BaseEstimator):
     # What a fit learns: a fit that raises (bad settings, Ctrl-C) leaves none of it behind.
     _LEARNED = (
         "coef_", "intercept_", "n_iter_", "loss_curve_", "fit_report_", "classes_",
-        "n_features_in_", "feature_names_in_", "_x_read_in_place",
+        "n_features_in_", "feature_names_in_", "_x_read_in_place", "_x_address",
     )
 
     def _forget(self):
@@ -179,7 +182,8 @@ class _GDBase(BaseEstimator):
             raise
 
     def _descend(self, X, y, stacklevel=3):
-        """Fit descent on validated float64 C-ordered X and float y; set the attributes.
+        """Fit descent on validated float64 or float32 C-ordered X and float y; set the
+        attributes.
         `stacklevel` makes warnings point at the caller of `fit`."""
         names = getattr(self, "feature_names_in_", None)
         names = (
@@ -201,11 +205,12 @@ class _GDBase(BaseEstimator):
         self.n_iter_ = int(report["epochs_run"])
         self.loss_curve_ = out["loss_history"]
         self._x_read_in_place = bool(out["features_borrowed"])
+        self._x_address = out["features_address"]
         return out["weights"]
 
     def _decision(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=_DTYPES)
         return X @ np.ravel(self.coef_) + np.ravel(self.intercept_)[0]
 
 
@@ -289,7 +294,7 @@ class GDRegressor(RegressorMixin, _GDBase):
                 "(GDClassifier fits the logistic loss)"
             )
         with self._fitting():
-            X, y = validate_data(self, X, y, dtype=np.float64, order="C", y_numeric=True)
+            X, y = validate_data(self, X, y, dtype=_DTYPES, order="C", y_numeric=True)
             w = self._descend(X, y)
         self.intercept_ = float(w[0])
         self.coef_ = np.array(w[1:])
@@ -395,7 +400,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         return self
 
     def _fit_binary(self, X, y):
-        X, y = validate_data(self, X, y, dtype=np.float64, order="C")
+        X, y = validate_data(self, X, y, dtype=_DTYPES, order="C")
         check_classification_targets(y)
         y_type = type_of_target(y, input_name="y")
         if y_type not in ("binary",):

@@ -110,16 +110,25 @@ fn wait<T: Send>(
     }
 }
 
-/// `descent fit` on NumPy arrays. `x` (n×p float64) is read in place when C-contiguous
-/// (else copied once into a row-major matrix); `y` (n float64) is copied. `settings` holds
+/// The feature matrix a caller passes: float64 or float32, each read in place when
+/// C-contiguous (float32 stays float32: see `descent::data::Features`).
+#[derive(FromPyObject)]
+enum Matrix<'py> {
+    F64(PyReadonlyArray2<'py, f64>),
+    F32(PyReadonlyArray2<'py, f32>),
+}
+
+/// `descent fit` on NumPy arrays. `x` (n×p float64 or float32) is read in place when
+/// C-contiguous (else copied once into a row-major matrix of its type); `y` (n float64) is
+/// copied. `settings` holds
 /// the CLI's options by their long names (see `FitSettings`); `adapter` is an index, a name
 /// or None. Returns the CLI's `fit --json` object as text, the weights [intercept, w1..wp],
-/// the loss history (or None) and whether `x` was read in place.
+/// the loss history (or None), whether `x` was read in place and the address read from.
 #[pyfunction]
 #[pyo3(signature = (x, y, feature_names, settings, adapter=None))]
 fn fit<'py>(
     py: Python<'py>,
-    x: PyReadonlyArray2<'py, f64>,
+    x: Matrix<'py>,
     y: PyReadonlyArray1<'py, f64>,
     feature_names: Vec<String>,
     settings: &Bound<'py, PyDict>,
@@ -133,10 +142,13 @@ fn fit<'py>(
     };
     let adapter = adapter_choice(adapter.as_deref()).map_err(to_py)?;
     let mut request = settings.request(adapter).map_err(to_py)?;
-    if x.shape()[0] != y.shape()[0] {
+    let rows = match &x {
+        Matrix::F64(x) => x.shape()[0],
+        Matrix::F32(x) => x.shape()[0],
+    };
+    if rows != y.shape()[0] {
         return Err(to_py(Error::Data(format!(
-            "features have {} rows but targets have {}",
-            x.shape()[0],
+            "features have {rows} rows but targets have {}",
             y.shape()[0]
         ))));
     }
@@ -146,8 +158,19 @@ fn fit<'py>(
     // that reads it is joined first (the scope below). `fit_dataset` keeps nothing of its
     // input. Python code writing to the array from another thread during the fit would race
     // with the read, as it would with any NumPy function that releases the GIL.
-    let ds = unsafe { Dataset::borrowing(x.as_array(), targets, feature_names) }.map_err(to_py)?;
+    let ds = unsafe {
+        match &x {
+            Matrix::F64(x) => Dataset::borrowing(x.as_array(), targets, feature_names),
+            Matrix::F32(x) => Dataset::borrowing(x.as_array(), targets, feature_names),
+        }
+    }
+    .map_err(to_py)?;
     let borrowed = ds.borrows_features();
+    // Where the fit read the features from (tests compare it with the array's own address).
+    let address = match ds.features.precision() {
+        descent::Precision::F32 => ds.features.slice::<f32>().map(|x| x.as_ptr() as usize),
+        descent::Precision::F64 => ds.features.slice::<f64>().map(|x| x.as_ptr() as usize),
+    };
     let flag = Flag::take();
     request.config.interrupt = Interrupt::on(flag.0);
     let outcome: descent::Result<FitOutcome> = std::thread::scope(|s| {
@@ -175,6 +198,7 @@ fn fit<'py>(
             .map(|l| PyArray1::from_slice(py, l)),
     )?;
     out.set_item("features_borrowed", borrowed)?;
+    out.set_item("features_address", address)?;
     Ok(out)
 }
 
@@ -285,8 +309,24 @@ fn _devices_opened() -> usize {
     descent::gpu::GpuContext::opened()
 }
 
+/// Forward descent's own `log` records to Python's `logging`, under the logger "descent"
+/// and its children ("descent.fitting", "descent.gpu.context", ...). Other crates' records
+/// (wgpu, naga: chatty, and emitted from threads descent does not control) are not
+/// forwarded. Loggers are cached, levels are not: descent logs a few records per fit, and
+/// a level set in Python after import (`logging.getLogger("descent").setLevel(...)`) then
+/// takes effect at once. A logger installed already (another extension linking this one
+/// statically) is left in place.
+fn forward_logs(py: Python<'_>) -> PyResult<()> {
+    let logger = pyo3_log::Logger::new(py, pyo3_log::Caching::Loggers)?
+        .filter(log::LevelFilter::Off)
+        .filter_target("descent".to_owned(), log::LevelFilter::Trace);
+    let _ = logger.install();
+    Ok(())
+}
+
 #[pymodule]
 fn _descent(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    forward_logs(m.py())?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(adapters, m)?)?;
     m.add_function(wrap_pyfunction!(reproduce, m)?)?;

@@ -1,6 +1,7 @@
 """The estimators' contract: scikit-learn's own checks, pipelines and searches, pickling,
 threads, input handling and errors."""
 
+import logging
 import pickle
 import threading
 
@@ -208,24 +209,69 @@ def test_descent_checks_its_input_before_any_work():
         GDRegressor().fit(X[:10], y)
 
 
+def test_descents_log_records_reach_python_logging(caplog):
+    X, y = regression()
+    with caplog.at_level(logging.DEBUG, logger="descent"):
+        GDRegressor(backend="naive", epochs=5, tol=None).fit(X, y)
+    records = [r for r in caplog.records if r.name.startswith("descent.")]
+    assert any("fitting 200×5 (f64 features) on naive" in r.getMessage() for r in records)
+    assert any("naive ran 5 epochs" in r.getMessage() for r in records)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="descent"):
+        GDRegressor(backend="naive", epochs=5, tol=None).fit(X, y)
+    assert not [r for r in caplog.records if r.name.startswith("descent.")]
+
+
 def test_a_missing_or_unknown_adapter_is_a_runtime_error():
     X, y = regression()
     with pytest.raises(RuntimeError, match="no-such-adapter"):
         GDRegressor(backend="gpu", adapter="no-such-adapter").fit(X, y)
 
 
-def test_c_contiguous_float64_is_read_in_place_and_other_layouts_once_converted():
+def test_c_contiguous_float64_and_float32_are_read_in_place_and_others_once_converted():
     X, y = regression()
-    m = GDRegressor().fit(X, y)
-    assert m._x_read_in_place
-    # Fortran order, float32 and integer arrays are converted once (by NumPy, into a
-    # C-ordered float64 array) and that copy is then read in place.
-    for other in (np.asfortranarray(X), X.astype(np.float32), X.round().astype(np.int64)):
+    for dtype in (np.float64, np.float32):
+        Xd = np.ascontiguousarray(X, dtype=dtype)
+        m = GDRegressor().fit(Xd, y)
+        # The fit read NumPy's own buffer: no copy on the way in.
+        assert m._x_read_in_place and m._x_address == Xd.ctypes.data, dtype
+    # Fortran order, a strided slice and integers are converted once (by NumPy, into a
+    # C-ordered array: float32 stays float32, the rest become float64), and that copy is
+    # then read in place.
+    X32 = X.astype(np.float32)
+    for other in (np.asfortranarray(X), np.asfortranarray(X32), X[::1, ::-1],
+                  X.round().astype(np.int64)):
         f = GDRegressor().fit(other, y)
-        assert f._x_read_in_place
+        assert f._x_read_in_place and f._x_address != other.ctypes.data
     np.testing.assert_array_equal(
-        GDRegressor().fit(np.asfortranarray(X), y).coef_, m.coef_
+        GDRegressor().fit(np.asfortranarray(X), y).coef_, GDRegressor().fit(X, y).coef_
     )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("backend", ["naive", "fused", "gpu"])
+@pytest.mark.parametrize("precision", ["f32", "f64"])
+def test_float32_x_fits_exactly_as_its_float64_widening(backend, precision):
+    # Every float32 is exactly a float64, so a fit that reads float32 X in place must give,
+    # bit for bit, the fit of the same values widened: any difference is a wrong read.
+    if backend == "gpu" and not descent.adapters():
+        pytest.skip("no GPU adapter")
+    X, y = regression(n=300, p=4, seed=7)
+    X32 = (3 * X - 1).astype(np.float32)
+    for clf, target in ((GDRegressor, y), (GDClassifier, y > np.median(y))):
+        kw = dict(backend=backend, precision=precision, epochs=200, tol=None)
+        try:
+            a = clf(**kw).fit(X32, target)
+        except RuntimeError as e:
+            if "SHADER_F64" in str(e):
+                pytest.skip(str(e))
+            raise
+        b = clf(**kw).fit(X32.astype(np.float64), target)
+        assert a._x_address == X32.ctypes.data
+        np.testing.assert_array_equal(a.coef_, b.coef_)
+        np.testing.assert_array_equal(a.intercept_, b.intercept_)
+        assert a.fit_report_["objective"] == b.fit_report_["objective"]
+        np.testing.assert_array_equal(a.predict(X32), b.predict(X32.astype(np.float64)))
 
 
 def test_the_fit_leaves_the_input_untouched_and_is_deterministic():

@@ -5,6 +5,7 @@
 use super::{CpuBackend, EpochSums, Real, SUM_BLOCK_ROWS as BLOCK_ROWS};
 use crate::data::Dataset;
 use crate::model::LossFn;
+use std::borrow::Cow;
 
 /// The fused single-pass backend.
 #[derive(Debug, Default, Clone, Copy)]
@@ -16,9 +17,11 @@ const PARALLEL_MIN_WORK: usize = 1 << 19;
 /// latency chain never binds (4 cycles per add, 2 adds per cycle on current x86).
 const LANES: usize = 32;
 
-pub(crate) struct Kernel<T> {
-    x: Vec<T>,
-    d: Vec<T>,
+pub(crate) struct Kernel<'a, T: Clone> {
+    /// Row-major features: the dataset's own when they are already `T` (a NumPy buffer is
+    /// read where it lies), else converted once.
+    x: Cow<'a, [T]>,
+    d: Cow<'a, [T]>,
     p: usize,
     threads: usize,
 }
@@ -213,7 +216,7 @@ fn blocked<T: Real, L: LossFn>(x: &[T], d: &[T], p: usize, w: &[T], sse: bool) -
     (total, total_sse)
 }
 
-impl<T: Real> EpochSums<T> for Kernel<T> {
+impl<T: Real> EpochSums<T> for Kernel<'_, T> {
     fn batch_sums<L: LossFn>(
         &mut self,
         w: &[T],
@@ -261,12 +264,19 @@ impl<T: Real> EpochSums<T> for Kernel<T> {
     }
 }
 
-fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
+fn prepare<T: Real>(data: &Dataset) -> Kernel<'_, T> {
     let work = data.n() * (data.p() + 1);
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let d = data.targets.as_slice().and_then(T::f64_slice);
     Kernel {
-        x: data.features.iter().map(|&v| T::from_f64(v)).collect(),
-        d: data.targets.iter().map(|&v| T::from_f64(v)).collect(),
+        x: match data.features.slice::<T>() {
+            Some(x) => Cow::Borrowed(x),
+            None => Cow::Owned(data.features.iter().map(T::from_f64).collect()),
+        },
+        d: match d {
+            Some(d) => Cow::Borrowed(d),
+            None => Cow::Owned(data.targets.iter().map(|&v| T::from_f64(v)).collect()),
+        },
         p: data.p(),
         threads: if work >= PARALLEL_MIN_WORK { cores } else { 1 },
     }
@@ -274,8 +284,36 @@ fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
 
 impl CpuBackend for Fused {
     const NAME: &'static str = "fused";
-    type Kernel<T: Real> = Kernel<T>;
-    fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
+    type Kernel<'a, T: Real> = Kernel<'a, T>;
+    fn prepare<T: Real>(data: &Dataset) -> Kernel<'_, T> {
         prepare(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{array, Array1};
+
+    /// Features already in the working type are read where they lie (from Python: NumPy's
+    /// buffer); the other type is converted once.
+    #[test]
+    fn features_in_the_working_type_are_borrowed_not_copied() {
+        let x32 = array![[1.5f32, -2.0], [0.25, 3.0], [4.0, 5.5]];
+        // SAFETY: `x32` outlives `ds` and is not written while it lives.
+        let ds = unsafe {
+            Dataset::borrowing(x32.view(), Array1::zeros(3), vec!["a".into(), "b".into()])
+        }
+        .unwrap();
+        let k = prepare::<f32>(&ds);
+        assert!(matches!(k.x, Cow::Borrowed(x) if x.as_ptr() == x32.as_ptr()));
+        assert!(matches!(k.d, Cow::Owned(_)));
+        let k = prepare::<f64>(&ds);
+        assert_eq!(*k.x, [1.5, -2.0, 0.25, 3.0, 4.0, 5.5]);
+        assert!(matches!(k.x, Cow::Owned(_)));
+        assert!(matches!(k.d, Cow::Borrowed(d) if d.as_ptr() == ds.targets.as_ptr()));
+        let f64_ds = Dataset::new(x32.mapv(f64::from), Array1::zeros(3)).unwrap();
+        let k = prepare::<f64>(&f64_ds);
+        assert!(matches!(k.x, Cow::Borrowed(x) if Some(x) == f64_ds.features.slice::<f64>()));
     }
 }

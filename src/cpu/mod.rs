@@ -32,15 +32,21 @@ pub trait Real:
     + Send
     + Sync
     + std::fmt::Debug
+    + crate::data::Element
     + 'static
 {
     fn from_f64(v: f64) -> Self;
     fn as_f64(self) -> f64;
+    /// `v` itself when `Self` is f64 (so f64 targets are read in place).
+    fn f64_slice(v: &[f64]) -> Option<&[Self]>;
 }
 
 impl Real for f32 {
     fn from_f64(v: f64) -> Self {
         v as f32
+    }
+    fn f64_slice(_: &[f64]) -> Option<&[Self]> {
+        None
     }
     fn as_f64(self) -> f64 {
         self as f64
@@ -50,6 +56,9 @@ impl Real for f32 {
 impl Real for f64 {
     fn from_f64(v: f64) -> Self {
         v
+    }
+    fn f64_slice(v: &[f64]) -> Option<&[Self]> {
+        Some(v)
     }
     fn as_f64(self) -> f64 {
         self
@@ -319,11 +328,18 @@ fn gradient_step<T: Real, P: PenaltyFn<T>, O: OptimizerFn<T>>(
 
 /// Validate, convert, descend and package a CPU fit; `prepare` converts the data to `T`
 /// (timed as setup) and returns the backend's epoch kernel.
-pub(crate) fn run_cpu<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>, K: EpochSums<T>>(
+pub(crate) fn run_cpu<
+    'a,
+    T: Real,
+    L: LossFn,
+    P: PenaltyFn<T>,
+    O: OptimizerFn<T>,
+    K: EpochSums<T>,
+>(
     backend: &'static str,
-    data: &Dataset,
+    data: &'a Dataset,
     cfg: &GdConfig,
-    prepare: impl FnOnce(&Dataset) -> K,
+    prepare: impl FnOnce(&'a Dataset) -> K,
 ) -> Result<Fit> {
     cfg.validate()?;
     data.validate()?;
@@ -357,9 +373,11 @@ pub(crate) fn run_cpu<T: Real, L: LossFn, P: PenaltyFn<T>, O: OptimizerFn<T>, K:
 /// A CPU backend is its epoch kernel; the [`Solver`] around it is shared.
 pub(crate) trait CpuBackend: Send + Sync {
     const NAME: &'static str;
-    type Kernel<T: Real>: EpochSums<T>;
-    /// Convert the data to `T` in the layout the kernel wants (timed as setup).
-    fn prepare<T: Real>(data: &Dataset) -> Self::Kernel<T>;
+    /// The epoch kernel over one dataset; it may borrow the dataset's memory.
+    type Kernel<'a, T: Real>: EpochSums<T>;
+    /// Convert the data to `T` in the layout the kernel wants, or borrow it where it already
+    /// is in that type and layout (timed as setup).
+    fn prepare<T: Real>(data: &Dataset) -> Self::Kernel<'_, T>;
 }
 
 impl<B: CpuBackend> Solver for B {

@@ -52,12 +52,12 @@ impl<T: Real> EpochSums<T> for Kernel<T> {
 
 fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
     Kernel {
-        x: data
-            .features
-            .rows()
-            .into_iter()
-            .map(|r| r.iter().map(|&v| T::from_f64(v)).collect())
-            .collect(),
+        x: {
+            let mut x = Vec::with_capacity(data.n());
+            data.features
+                .for_each_row(|_, r| x.push(r.iter().map(|&v| T::from_f64(v)).collect()));
+            x
+        },
         d: data.targets.iter().map(|&v| T::from_f64(v)).collect(),
         err: vec![T::zero(); data.n()],
     }
@@ -65,7 +65,7 @@ fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
 
 impl CpuBackend for Naive {
     const NAME: &'static str = "naive";
-    type Kernel<T: Real> = Kernel<T>;
+    type Kernel<'a, T: Real> = Kernel<T>;
     fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
         prepare(data)
     }

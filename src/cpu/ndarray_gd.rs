@@ -3,7 +3,7 @@
 //! operation per step.
 
 use super::{CpuBackend, EpochSums, Real, SUM_BLOCK_ROWS as BLOCK_ROWS};
-use crate::data::Dataset;
+use crate::data::{Dataset, Features};
 use crate::model::LossFn;
 use ndarray::{s, Array1, Array2, ShapeBuilder, Zip};
 
@@ -96,7 +96,10 @@ fn blocked<T: Real>(part: impl Fn(std::ops::Range<usize>) -> T, n: usize) -> T {
 fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
     // Column-major copy: every feature column is one contiguous vector.
     let mut x = Array2::zeros(data.features.dim().f());
-    x.zip_mut_with(&data.features, |a, &b| *a = T::from_f64(b));
+    match &data.features {
+        Features::F64(f) => x.zip_mut_with(f, |a, &b| *a = T::from_f64(b)),
+        Features::F32(f) => x.zip_mut_with(f, |a, &b| *a = T::from_f64(b.into())),
+    }
     Kernel {
         x,
         d: data.targets.mapv(T::from_f64),
@@ -106,7 +109,7 @@ fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
 
 impl CpuBackend for NdarrayGd {
     const NAME: &'static str = "ndarray";
-    type Kernel<T: Real> = Kernel<T>;
+    type Kernel<'a, T: Real> = Kernel<T>;
     fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
         prepare(data)
     }

@@ -2,6 +2,7 @@
 //! and file readers.
 
 mod delimited;
+mod features;
 mod npy;
 mod numpy_rng;
 mod select;
@@ -9,24 +10,22 @@ mod synthetic;
 mod table;
 
 pub use delimited::parse_delimiter;
+pub use features::{Element, Features};
 pub use numpy_rng::NumpyRandomState;
 pub use synthetic::{article, linspace, synthetic, Synthetic, ARTICLE_N, ARTICLE_SEED};
 pub use table::{load, InputSpec, Loaded, SourceInfo};
 
 use crate::error::{Error, Result};
-use ndarray::{Array1, Array2, ArrayView2, CowArray, Ix2};
-
-/// The n×p feature matrix: owned, or borrowed from a caller's memory
-/// ([`Dataset::borrowing`]); always row-major.
-pub type Features = CowArray<'static, f64, Ix2>;
+use ndarray::{Array1, Array2, ArrayView2, CowArray};
 
 /// A regression problem `d ≈ w0 + X·w`: `features` is n×p (row-major), `targets` has n
 /// entries, and the intercept column of ones is implicit.
 ///
-/// The features are usually owned; [`Dataset::borrowing`] lends a caller's matrix instead
-/// (the Python package reads NumPy arrays that way, without a copy). Cloning keeps a
-/// borrowed matrix borrowed; writing to one (ndarray's copy-on-write) makes it owned. The
-/// targets (n values, a p-th of the features) are always owned.
+/// The features are f64 or f32 ([`Features`]), and usually owned; [`Dataset::borrowing`]
+/// lends a caller's matrix instead (the Python package reads NumPy float64 and float32
+/// arrays that way, without a copy). Cloning keeps a borrowed matrix borrowed; writing to
+/// one (ndarray's copy-on-write) makes it owned. The targets (n values, a p-th of the
+/// features) are always owned, in f64.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     pub features: Features,
@@ -49,13 +48,9 @@ impl Dataset {
         targets: Array1<f64>,
         feature_names: Vec<String>,
     ) -> Result<Self> {
+        // Row-major storage (which `Features` keeps) lets every backend walk rows without
+        // copies.
         let features = features.into();
-        // Row-major storage lets every backend walk rows without copies.
-        let features = if features.is_standard_layout() {
-            features
-        } else {
-            CowArray::from(features.as_standard_layout().into_owned())
-        };
         let ds = Dataset {
             features,
             targets,
@@ -75,17 +70,22 @@ impl Dataset {
     /// nothing may write to it, until the returned dataset and everything cloned from it
     /// (the dataset or its features) have been dropped. [`crate::fitting::fit_dataset`] and
     /// every [`crate::Solver`] keep nothing of their input once they return.
-    pub unsafe fn borrowing(
-        features: ArrayView2<'_, f64>,
+    ///
+    /// `T` is f64 or f32; f32 features stay f32 (see [`Features`]).
+    pub unsafe fn borrowing<T: Element>(
+        features: ArrayView2<'_, T>,
         targets: Array1<f64>,
         feature_names: Vec<String>,
     ) -> Result<Self> {
         // SAFETY: only the lifetime changes; the caller keeps the memory alive and unwritten
         // for as long as the dataset or anything cloned from it lives.
-        let features = unsafe {
-            std::mem::transmute::<ArrayView2<'_, f64>, ArrayView2<'static, f64>>(features)
-        };
-        Self::with_names(features, targets, feature_names)
+        let features =
+            unsafe { std::mem::transmute::<ArrayView2<'_, T>, ArrayView2<'static, T>>(features) };
+        Self::with_names(
+            Features::new(CowArray::from(features)),
+            targets,
+            feature_names,
+        )
     }
 
     /// True when the features are read in place from memory the dataset does not own.
@@ -131,7 +131,7 @@ impl Dataset {
                 self.feature_names.len()
             )));
         }
-        if let Some(((i, j), v)) = self.features.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        if let Some(((i, j), v)) = self.features.first_non_finite() {
             return Err(Error::Data(format!(
                 "feature '{}' has a non-finite value ({v}) in row {}",
                 self.feature_names[j],
@@ -154,20 +154,10 @@ impl Dataset {
 
     /// Mean squared error of `weights` = [intercept, w1..wp] on this data, in f64.
     pub fn mse(&self, weights: &[f64]) -> f64 {
-        let sse: f64 = self
-            .features
-            .rows()
-            .into_iter()
+        let sse: f64 = crate::model::Model::predict(self, weights)
+            .iter()
             .zip(self.targets.iter())
-            .map(|(row, &d)| {
-                let y = weights[0]
-                    + row
-                        .iter()
-                        .zip(&weights[1..])
-                        .map(|(x, w)| x * w)
-                        .sum::<f64>();
-                (d - y) * (d - y)
-            })
+            .map(|(y, &d)| (d - y) * (d - y))
             .sum();
         sse / self.n() as f64
     }

@@ -11,8 +11,9 @@ use super::kernels::{
 };
 use super::plan::{check_limits, plan_for, scalar_size, KernelChoice, Plan};
 use crate::config::{GdConfig, Interrupt, Precision};
-use crate::data::Dataset;
+use crate::data::{Dataset, Features};
 use crate::error::{Error, Result};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,16 +56,23 @@ fn align16(v: u64) -> u64 {
 }
 
 /// Scalars in the chosen precision as bytes.
-fn to_bytes(values: impl Iterator<Item = f64>, precision: Precision) -> Vec<u8> {
+/// `values` in `precision`, as the device's bytes (native order, as bytemuck's casts).
+fn to_bytes(values: impl ExactSizeIterator<Item = f64>, precision: Precision) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() * scalar_size(precision) as usize);
     match precision {
-        Precision::F32 => {
-            let v: Vec<f32> = values.map(|v| v as f32).collect();
-            bytemuck::cast_slice(&v).to_vec()
-        }
-        Precision::F64 => {
-            let v: Vec<f64> = values.collect();
-            bytemuck::cast_slice(&v).to_vec()
-        }
+        Precision::F32 => values.for_each(|v| out.extend_from_slice(&(v as f32).to_ne_bytes())),
+        Precision::F64 => values.for_each(|v| out.extend_from_slice(&v.to_ne_bytes())),
+    }
+    out
+}
+
+/// The features as the device stores them: their own bytes when they are already in the
+/// working precision (a NumPy buffer goes straight to the upload), else converted once.
+fn feature_bytes(features: &Features, precision: Precision) -> Cow<'_, [u8]> {
+    match (precision, features.slice::<f32>(), features.slice::<f64>()) {
+        (Precision::F32, Some(x), _) => Cow::Borrowed(bytemuck::cast_slice(x)),
+        (Precision::F64, _, Some(x)) => Cow::Borrowed(bytemuck::cast_slice(x)),
+        _ => Cow::Owned(to_bytes(features.iter(), precision)),
     }
 }
 
@@ -289,11 +297,7 @@ impl GpuProblem {
                     usage,
                 })
             };
-            let x = init(
-                "x",
-                &to_bytes(data.features.iter().copied(), precision),
-                storage,
-            );
+            let x = init("x", &feature_bytes(&data.features, precision), storage);
             let d = init(
                 "d",
                 &to_bytes(data.targets.iter().copied(), precision),
@@ -630,5 +634,34 @@ impl GpuProblem {
             device_solve,
             chunks_submitted: next as usize,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    /// The upload reads features in the working precision where they lie, and converts the
+    /// other type once, to the same bytes.
+    #[test]
+    fn features_in_the_working_precision_upload_without_a_copy() {
+        let x32 = Features::from(array![[1.5f32, -2.0], [0.1, 3.0]]);
+        let x64 = Features::from(x32.clone().into_f64());
+        let own = |c: &Cow<[u8]>| matches!(c, Cow::Owned(_));
+        let b = feature_bytes(&x32, Precision::F32);
+        assert!(!own(&b));
+        assert_eq!(b.as_ptr(), x32.slice::<f32>().unwrap().as_ptr().cast());
+        assert!(!own(&feature_bytes(&x64, Precision::F64)));
+        let widened = feature_bytes(&x32, Precision::F64);
+        assert!(own(&widened));
+        assert_eq!(*widened, *feature_bytes(&x64, Precision::F64));
+        let narrowed = feature_bytes(&x64, Precision::F32);
+        assert!(own(&narrowed));
+        assert_eq!(*narrowed, *b);
+        assert_eq!(
+            from_bytes(&b, Precision::F32),
+            x64.iter().collect::<Vec<_>>()
+        );
     }
 }

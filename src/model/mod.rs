@@ -155,11 +155,11 @@ impl Model {
 
     /// ŷ_i = w0 + x_i·w for every row, in f64.
     pub fn predict(data: &Dataset, w: &[f64]) -> Vec<f64> {
-        data.features
-            .rows()
-            .into_iter()
-            .map(|row| w[0] + row.iter().zip(&w[1..]).map(|(x, v)| x * v).sum::<f64>())
-            .collect()
+        let mut yhat = Vec::with_capacity(data.n());
+        data.features.for_each_row(|_, row| {
+            yhat.push(w[0] + row.iter().zip(&w[1..]).map(|(x, v)| x * v).sum::<f64>())
+        });
+        yhat
     }
 
     /// Mean data loss (1/N)·Σ ℓ(y_i, ŷ_i), in f64.
@@ -182,19 +182,13 @@ impl Model {
         let n = data.n() as f64;
         let yhat = Self::predict(data, w);
         let mut g = vec![0.0; w.len()];
-        for ((row, &y), &f) in data
-            .features
-            .rows()
-            .into_iter()
-            .zip(data.targets.iter())
-            .zip(&yhat)
-        {
-            let r = self.loss.derivative(y, f) / n;
+        data.features.for_each_row(|i, row| {
+            let r = self.loss.derivative(data.targets[i], yhat[i]) / n;
             g[0] += r;
-            for (gj, x) in g[1..].iter_mut().zip(row.iter()) {
+            for (gj, x) in g[1..].iter_mut().zip(row) {
                 *gj += r * x;
             }
-        }
+        });
         let l2 = self.penalty.l2_strength();
         for (gj, wj) in g[1..].iter_mut().zip(&w[1..]) {
             *gj += l2 * wj;
@@ -208,16 +202,27 @@ impl Model {
     /// eigenvalues), so a wide table costs no more than a tall one.
     pub fn smoothness(&self, ds: &Dataset) -> Result<f64> {
         let (n, p) = (ds.n(), ds.p());
-        let a = Mat::<f64>::from_fn(
-            n,
-            p + 1,
-            |i, j| if j == 0 { 1.0 } else { ds.features[(i, j - 1)] },
-        );
+        // A = [1 X] a block of rows at a time, so a tall table is never copied whole.
+        let block = |rows: std::ops::Range<usize>| {
+            let x = ds.features.rows_f64(rows.clone());
+            Mat::<f64>::from_fn(
+                rows.len(),
+                p + 1,
+                |i, j| if j == 0 { 1.0 } else { x[(i, j - 1)] },
+            )
+        };
         let scale = faer::Scale(self.loss.curvature_bound() / n as f64);
         let gram = if n < p + 1 {
+            // Fewer rows than columns: AAᵀ is the small one (n < p + 1, so A is small too).
+            let a = block(0..n);
             &a * a.transpose() * scale
         } else {
-            a.transpose() * &a * scale
+            let mut ata = Mat::<f64>::zeros(p + 1, p + 1);
+            for start in (0..n).step_by(crate::ols::BLOCK_ROWS) {
+                let a = block(start..(start + crate::ols::BLOCK_ROWS).min(n));
+                ata += a.transpose() * &a;
+            }
+            ata * scale
         };
         let eig = gram
             .self_adjoint_eigenvalues(Side::Lower)

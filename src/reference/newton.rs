@@ -202,13 +202,12 @@ fn evaluate(data: &Dataset, y: &[f64], w: &[f64], l2: f64, hessian: bool) -> Eva
     let mut start = 0;
     while start < n {
         let end = (start + BLOCK_ROWS).min(n);
-        let a = Mat::<f64>::from_fn(end - start, p + 1, |i, j| {
-            if j == 0 {
-                1.0
-            } else {
-                data.features[(start + i, j - 1)]
-            }
-        });
+        let x = data.features.rows_f64(start..end);
+        let a = Mat::<f64>::from_fn(
+            end - start,
+            p + 1,
+            |i, j| if j == 0 { 1.0 } else { x[(i, j - 1)] },
+        );
         let z = &a * &wcol;
         let mut block_loss = 0.0;
         // r = σ(z) − y, the loss derivative; c = σ(1 − σ), the curvature.

@@ -1,0 +1,288 @@
+//! The n×p feature matrix in the element type it came in: f64, or f32 for callers whose data
+//! is single precision (a NumPy float32 array), so such data is read where it lies instead
+//! of being widened into a second, twice as large copy.
+//!
+//! Every f32 value is exactly an f64, so widening loses nothing: the references, checks and
+//! f64 fits read f32 features widened on the fly (a value at a time, or a block of rows at a
+//! time where a dense kernel wants a matrix) and get bit for bit what they would from a
+//! widened copy; the f32 paths (`fused` and the GPU in f32) read them without any conversion.
+
+use crate::config::Precision;
+use either::Either;
+use ndarray::{Array2, ArrayView2, CowArray, Ix2};
+use std::ops::Range;
+
+/// A row-major n×p matrix of f64 or f32 values, owned or borrowed from a caller's memory
+/// (see [`crate::Dataset::borrowing`]). The constructors keep it row-major (standard
+/// layout), which every reader relies on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Features {
+    F64(CowArray<'static, f64, Ix2>),
+    F32(CowArray<'static, f32, Ix2>),
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f64 {}
+    impl Sealed for f32 {}
+}
+
+/// The element types a [`Features`] matrix can hold: f64 and f32.
+pub trait Element: sealed::Sealed + Copy + Into<f64> + 'static {
+    /// The precision this element type is.
+    const PRECISION: Precision;
+    #[doc(hidden)]
+    fn wrap(a: CowArray<'static, Self, Ix2>) -> Features;
+    #[doc(hidden)]
+    fn matrix(f: &Features) -> Option<&CowArray<'static, Self, Ix2>>;
+}
+
+impl Element for f64 {
+    const PRECISION: Precision = Precision::F64;
+    fn wrap(a: CowArray<'static, f64, Ix2>) -> Features {
+        Features::F64(a)
+    }
+    fn matrix(f: &Features) -> Option<&CowArray<'static, f64, Ix2>> {
+        match f {
+            Features::F64(a) => Some(a),
+            Features::F32(_) => None,
+        }
+    }
+}
+
+impl Element for f32 {
+    const PRECISION: Precision = Precision::F32;
+    fn wrap(a: CowArray<'static, f32, Ix2>) -> Features {
+        Features::F32(a)
+    }
+    fn matrix(f: &Features) -> Option<&CowArray<'static, f32, Ix2>> {
+        match f {
+            Features::F32(a) => Some(a),
+            Features::F64(_) => None,
+        }
+    }
+}
+
+/// Run `$body` with `$a` bound to the inner matrix, whichever element type it has.
+macro_rules! each {
+    ($f:expr, $a:ident => $body:expr) => {
+        match $f {
+            Features::F64($a) => $body,
+            Features::F32($a) => $body,
+        }
+    };
+}
+
+impl Features {
+    /// A row-major matrix of `T`, copied into row-major order if it is not already.
+    pub fn new<T: Element>(a: CowArray<'static, T, Ix2>) -> Features {
+        let a = if a.is_standard_layout() {
+            a
+        } else {
+            CowArray::from(a.as_standard_layout().into_owned())
+        };
+        T::wrap(a)
+    }
+
+    /// (rows, columns).
+    pub fn dim(&self) -> (usize, usize) {
+        each!(self, a => a.dim())
+    }
+
+    pub fn nrows(&self) -> usize {
+        self.dim().0
+    }
+
+    pub fn ncols(&self) -> usize {
+        self.dim().1
+    }
+
+    /// The element type the values are stored in.
+    pub fn precision(&self) -> Precision {
+        match self {
+            Features::F64(_) => Precision::F64,
+            Features::F32(_) => Precision::F32,
+        }
+    }
+
+    /// True when the values are read in place from memory the matrix does not own.
+    pub fn is_view(&self) -> bool {
+        each!(self, a => a.is_view())
+    }
+
+    /// The value in row `i`, column `j`, as f64 (exact for f32 values).
+    pub fn get(&self, i: usize, j: usize) -> f64 {
+        match self {
+            Features::F64(a) => a[(i, j)],
+            Features::F32(a) => a[(i, j)].into(),
+        }
+    }
+
+    /// The row-major values when they are stored as `T` (`None` for the other type).
+    pub fn slice<T: Element>(&self) -> Option<&[T]> {
+        T::matrix(self).map(|a| {
+            a.as_slice()
+                .expect("the constructors keep features row-major")
+        })
+    }
+
+    /// Every value in row-major order, as f64.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = f64> + '_ {
+        match self {
+            Features::F64(a) => Either::Left(a.iter().copied()),
+            Features::F32(a) => Either::Right(a.iter().map(|&v| f64::from(v))),
+        }
+    }
+
+    /// Column `j` from top to bottom, as f64.
+    pub fn column(&self, j: usize) -> impl ExactSizeIterator<Item = f64> + Clone + '_ {
+        match self {
+            Features::F64(a) => Either::Left(a.column(j).into_iter().copied()),
+            Features::F32(a) => Either::Right(a.column(j).into_iter().map(|&v| f64::from(v))),
+        }
+    }
+
+    /// Call `f(i, row)` for every row in order, the row as f64 (an f32 row is widened into
+    /// one reused buffer of p values).
+    pub fn for_each_row(&self, mut f: impl FnMut(usize, &[f64])) {
+        let (n, p) = self.dim();
+        if p == 0 {
+            (0..n).for_each(|i| f(i, &[]));
+            return;
+        }
+        match self {
+            Features::F64(_) => {
+                let x = self.slice::<f64>().expect("f64 features");
+                x.chunks_exact(p).enumerate().for_each(|(i, row)| f(i, row));
+            }
+            Features::F32(_) => {
+                let x = self.slice::<f32>().expect("f32 features");
+                let mut buf = vec![0.0; p];
+                for (i, row) in x.chunks_exact(p).enumerate() {
+                    buf.iter_mut().zip(row).for_each(|(b, &v)| *b = v.into());
+                    f(i, &buf);
+                }
+            }
+        }
+    }
+
+    /// Rows `rows` as an f64 matrix: a view of f64 features, a widened copy of just those
+    /// rows of f32 ones (so a caller walking the data block by block holds one block of
+    /// f64 at a time, never the whole matrix).
+    pub fn rows_f64(&self, rows: Range<usize>) -> CowArray<'_, f64, Ix2> {
+        match self {
+            Features::F64(a) => CowArray::from(a.slice(ndarray::s![rows, ..])),
+            Features::F32(a) => CowArray::from(a.slice(ndarray::s![rows, ..]).mapv(f64::from)),
+        }
+    }
+
+    /// The whole matrix as f64: a view of f64 features, a widened copy of f32 ones. For
+    /// small data and tests; the library walks large data with [`Features::rows_f64`].
+    pub fn to_f64(&self) -> CowArray<'_, f64, Ix2> {
+        self.rows_f64(0..self.nrows())
+    }
+
+    /// The matrix widened to f64 and owned (a copy either way).
+    pub fn into_f64(self) -> Array2<f64> {
+        match self {
+            Features::F64(a) => a.into_owned(),
+            Features::F32(a) => a.mapv(f64::from),
+        }
+    }
+
+    /// The first value that is NaN or infinite, with its (row, column).
+    pub fn first_non_finite(&self) -> Option<((usize, usize), f64)> {
+        let p = self.ncols().max(1);
+        self.iter()
+            .enumerate()
+            .find(|(_, v)| !v.is_finite())
+            .map(|(k, v)| ((k / p, k % p), v))
+    }
+}
+
+impl From<Array2<f64>> for Features {
+    fn from(a: Array2<f64>) -> Self {
+        Features::new(CowArray::from(a))
+    }
+}
+
+impl From<Array2<f32>> for Features {
+    fn from(a: Array2<f32>) -> Self {
+        Features::new(CowArray::from(a))
+    }
+}
+
+impl From<ArrayView2<'static, f64>> for Features {
+    fn from(a: ArrayView2<'static, f64>) -> Self {
+        Features::new(CowArray::from(a))
+    }
+}
+
+impl From<ArrayView2<'static, f32>> for Features {
+    fn from(a: ArrayView2<'static, f32>) -> Self {
+        Features::new(CowArray::from(a))
+    }
+}
+
+impl From<CowArray<'static, f64, Ix2>> for Features {
+    fn from(a: CowArray<'static, f64, Ix2>) -> Self {
+        Features::new(a)
+    }
+}
+
+impl From<CowArray<'static, f32, Ix2>> for Features {
+    fn from(a: CowArray<'static, f32, Ix2>) -> Self {
+        Features::new(a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn f32_features_read_as_the_f64_values_they_are() {
+        let x32 = array![[0.1f32, 2.5], [-3.25, 1e-7], [7.0, 16_777_217.0]];
+        let x64 = x32.mapv(f64::from);
+        let (a, b) = (Features::from(x32.clone()), Features::from(x64.clone()));
+        assert_eq!(a.precision(), Precision::F32);
+        assert_eq!(a.dim(), b.dim());
+        assert!(a.iter().eq(b.iter()));
+        for j in 0..2 {
+            assert!(a.column(j).eq(b.column(j)));
+        }
+        assert_eq!(a.rows_f64(1..3), b.rows_f64(1..3));
+        assert_eq!(a.to_f64(), x64.view());
+        assert_eq!(a.get(2, 1), x64[(2, 1)]);
+        let mut rows = Vec::new();
+        a.for_each_row(|i, row| rows.push((i, row.to_vec())));
+        let want: Vec<_> = x64
+            .rows()
+            .into_iter()
+            .map(|r| r.to_vec())
+            .enumerate()
+            .collect();
+        assert_eq!(rows, want);
+        assert_eq!(a.slice::<f32>(), x32.as_slice());
+        assert_eq!(a.slice::<f64>(), None);
+        assert_eq!(a.into_f64(), x64);
+    }
+
+    #[test]
+    fn column_major_input_is_stored_row_major() {
+        let t = array![[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]].reversed_axes();
+        let f = Features::from(t.clone());
+        assert_eq!(f.slice::<f32>(), Some(&[1.0, 4.0, 2.0, 5.0, 3.0, 6.0][..]));
+        assert_eq!(f.to_f64(), t.mapv(f64::from));
+    }
+
+    #[test]
+    fn the_first_non_finite_value_is_found_with_its_position() {
+        let f = Features::from(array![[1.0f32, 2.0], [3.0, f32::NAN], [f32::INFINITY, 0.0]]);
+        let ((i, j), v) = f.first_non_finite().unwrap();
+        assert_eq!((i, j), (1, 1));
+        assert!(v.is_nan());
+        assert_eq!(Features::from(array![[1.0, 2.0]]).first_non_finite(), None);
+    }
+}
