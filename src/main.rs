@@ -31,39 +31,8 @@ enum Command {
     /// Re-run the article's experiment (or a benchmark workload) on every backend.
     #[command(allow_negative_numbers = true)]
     Reproduce {
-        /// Named workload: seed (the article), big (N=1e8, 100 epochs), wide (N=1e6, p=64),
-        /// logistic (N=1e6, p=32, 100 epochs, L2; checked against Newton), minibatch (the
-        /// logistic data and model by mini-batch SGD: B=256, 10 epochs, mu=0.02; CPU only).
-        #[arg(long, default_value = "seed")]
-        workload: String,
-        /// Number of samples (overrides the workload's).
-        #[arg(long)]
-        n: Option<usize>,
-        /// Number of features (overrides the workload's).
-        #[arg(long)]
-        features: Option<usize>,
-        /// Epochs (overrides the workload's).
-        #[arg(long)]
-        epochs: Option<usize>,
-        /// Step size (overrides the workload's).
-        #[arg(long)]
-        mu: Option<f64>,
-        /// Random seed (numpy's legacy seed for one feature).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Rows per mini-batch (overrides the workload's; full batches unless minibatch).
-        #[arg(long)]
-        batch_size: Option<usize>,
-        /// Seed of the mini-batch order (overrides the workload's).
-        #[arg(long)]
-        shuffle_seed: Option<u64>,
-        /// Comma-separated backends: naive,ndarray,fused,gpu (default: all; gpu skipped
-        /// with a reason when no adapter can run it).
-        #[arg(long)]
-        backends: Option<String>,
-        /// f32 or f64.
-        #[arg(long, default_value = "f64")]
-        precision: String,
+        #[command(flatten)]
+        settings: ReproduceSettings,
         /// Print one JSON object on stdout instead of the table.
         #[arg(long)]
         json: bool,
@@ -104,84 +73,8 @@ struct FitArgs {
     /// the header).
     #[arg(long)]
     delimiter: Option<String>,
-    /// gpu, fused, ndarray or naive.
-    #[arg(long, default_value = "gpu")]
-    backend: String,
-    /// squared (y − ŷ)², the article's; or logistic (labels 0/1).
-    #[arg(long, default_value = "squared")]
-    loss: String,
-    /// none, l2, l1 or elasticnet: α·[ρ·‖w‖₁ + (1−ρ)/2·‖w‖₂²], intercept not penalized.
-    #[arg(long, default_value = "none")]
-    penalty: String,
-    /// The penalty's strength α ≥ 0 (required with a penalty; see the README for
-    /// scikit-learn's equivalents).
-    #[arg(long)]
-    alpha: Option<f64>,
-    /// ρ in [0, 1] for --penalty elasticnet (default 0.5); l2 means 0, l1 means 1.
-    #[arg(long)]
-    l1_ratio: Option<f64>,
-    /// gd (the article's), momentum, nesterov (accelerated; adaptive restart) or adam.
-    #[arg(long, default_value = "gd")]
-    optimizer: String,
-    /// Momentum B in [0, 1) for momentum (default 0.9) or nesterov (default: adaptive
-    /// restart, no B needed).
-    #[arg(long)]
-    momentum: Option<f64>,
-    /// Adam's β1 in [0, 1) (default 0.9).
-    #[arg(long)]
-    beta1: Option<f64>,
-    /// Adam's β2 in [0, 1) (default 0.999).
-    #[arg(long)]
-    beta2: Option<f64>,
-    /// Adam's ε > 0 (default 1e-8).
-    #[arg(long)]
-    eps: Option<f64>,
-    /// Step schedule: constant, invscaling (mu/t^power_t) or adaptive (mu ÷ 5 whenever the
-    /// loss stalls for --n-iter-no-change epochs), as in scikit-learn's SGD.
-    #[arg(long, default_value = "constant")]
-    lr_schedule: String,
-    /// Exponent of invscaling (default 0.25).
-    #[arg(long)]
-    power_t: Option<f64>,
-    /// Stop once the epoch loss has not improved on its best by more than --loss-tol for
-    /// K epochs in a row (adaptive: divide the step instead; default 5 there).
-    #[arg(long, value_name = "K")]
-    n_iter_no_change: Option<usize>,
-    /// The improvement --n-iter-no-change asks for (default 0: any decrease counts).
-    #[arg(long, default_value_t = 0.0)]
-    loss_tol: f64,
-    /// Rows per mini-batch (default: all rows, full-batch gradient descent). Each epoch
-    /// visits a seeded permutation of the rows; the last batch may be short.
-    #[arg(long)]
-    batch_size: Option<usize>,
-    /// Seed of the mini-batch order (the same seed gives the same weights on every backend).
-    #[arg(long, default_value_t = 0)]
-    shuffle_seed: u64,
-    /// f32 or f64.
-    #[arg(long, default_value = "f64")]
-    precision: String,
-    /// Step size, or `auto` (1/L from the data).
-    #[arg(long, default_value = "auto")]
-    mu: String,
-    /// Maximum epochs.
-    #[arg(long, default_value_t = 10_000)]
-    epochs: usize,
-    /// Stop once the gradient norm is below this (checked every --check-every epochs).
-    #[arg(long)]
-    tol: Option<f64>,
-    /// Epochs between tolerance checks (on the GPU, on the device).
-    #[arg(long, default_value_t = 64)]
-    check_every: usize,
-    /// Fit on standardized features; weights are reported in original units.
-    #[arg(long)]
-    standardize: bool,
-    /// Fit even when the OLS reference is rank-deficient (no reference check then).
-    #[arg(long)]
-    allow_rank_deficient: bool,
-    /// Treat warnings (an unreachable --tol, a fit far from its reference) as errors: exit
-    /// code 2, and no output files are written.
-    #[arg(long)]
-    strict: bool,
+    #[command(flatten)]
+    settings: FitSettings,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
@@ -267,31 +160,8 @@ fn load(args: &FitArgs) -> Result<descent::data::Loaded, Error> {
 
 fn fit_request(args: &FitArgs, adapter: AdapterChoice) -> Result<FitRequest, Error> {
     FitSettings {
-        backend: args.backend.clone(),
-        loss: args.loss.clone(),
-        penalty: args.penalty.clone(),
-        alpha: args.alpha,
-        l1_ratio: args.l1_ratio,
-        optimizer: args.optimizer.clone(),
-        momentum: args.momentum,
-        beta1: args.beta1,
-        beta2: args.beta2,
-        eps: args.eps,
-        lr_schedule: args.lr_schedule.clone(),
-        power_t: args.power_t,
-        n_iter_no_change: args.n_iter_no_change,
-        loss_tol: args.loss_tol,
-        batch_size: args.batch_size,
-        shuffle_seed: args.shuffle_seed,
-        precision: args.precision.clone(),
-        mu: args.mu.clone(),
-        epochs: args.epochs,
-        tol: args.tol,
-        check_every: args.check_every,
-        standardize: args.standardize,
-        allow_rank_deficient: args.allow_rank_deficient,
-        strict: args.strict,
         record_loss: args.loss_csv.is_some() || args.plot.is_some(),
+        ..args.settings.clone()
     }
     .request(adapter)
 }
@@ -371,7 +241,7 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
         },
         &targets,
     );
-    if args.strict && !outcome.warnings.is_empty() {
+    if args.settings.strict && !outcome.warnings.is_empty() {
         return Err(Error::Strict(format!(
             "{} warning(s) above; no output files written",
             outcome.warnings.len()
@@ -412,11 +282,12 @@ fn compare_command(args: CompareArgs, adapter: AdapterChoice) -> Result<(), Erro
     let fit = args.fit;
     // Each optimizer runs with its own defaults; settings of one optimizer would be silently
     // dropped for the others, so they are refused here.
-    if fit.optimizer != "gd"
-        || fit.momentum.is_some()
-        || fit.beta1.is_some()
-        || fit.beta2.is_some()
-        || fit.eps.is_some()
+    let s = &fit.settings;
+    if s.optimizer != "gd"
+        || s.momentum.is_some()
+        || s.beta1.is_some()
+        || s.beta2.is_some()
+        || s.eps.is_some()
     {
         return Err(Error::Config(
             "compare runs every optimizer of --optimizers with its defaults; --optimizer, \
@@ -461,7 +332,7 @@ fn compare_command(args: CompareArgs, adapter: AdapterChoice) -> Result<(), Erro
         .iter()
         .map(|(_, o)| o.warnings.len())
         .sum::<usize>();
-    if fit.strict && warned > 0 {
+    if fit.settings.strict && warned > 0 {
         return Err(Error::Strict(format!(
             "{warned} warning(s) above; no output files written"
         )));
@@ -496,32 +367,8 @@ fn run(cli: Cli) -> Result<(), Error> {
                 print!("{}", report::adapters_table(&list));
             }
         }
-        Command::Reproduce {
-            workload,
-            n,
-            features,
-            epochs,
-            mu,
-            seed,
-            batch_size,
-            shuffle_seed,
-            backends,
-            precision,
-            json,
-        } => {
-            let opts = ReproduceSettings {
-                workload,
-                n,
-                features,
-                epochs,
-                mu,
-                seed,
-                batch_size,
-                shuffle_seed,
-                backends,
-                precision,
-            }
-            .options(adapter)?;
+        Command::Reproduce { settings, json } => {
+            let opts = settings.options(adapter)?;
             let report = reproduce(&opts, |fit| {
                 if !json {
                     eprintln!(

@@ -11,40 +11,92 @@ use crate::gpu::AdapterChoice;
 use crate::model::{Model, Optimizer, Penalty, Schedule};
 use crate::reproduce::{ReproduceOptions, Workload, WorkloadKind};
 
-/// The settings of `descent fit` (and of the Python estimators), as written.
+/// The settings of `descent fit` (and of the Python estimators), as written. With the `cli`
+/// feature they are also the command line's options (`clap::Args`): one list of names, help
+/// texts and defaults, which a test holds equal to [`FitSettings::default`].
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct FitSettings {
     /// gpu, fused, ndarray or naive.
+    #[cfg_attr(feature = "cli", arg(long, default_value = "gpu"))]
     pub backend: String,
-    /// squared or logistic.
+    /// squared (y − ŷ)², the article's; or logistic (labels 0/1).
+    #[cfg_attr(feature = "cli", arg(long, default_value = "squared"))]
     pub loss: String,
-    /// none, l2, l1 or elasticnet.
+    /// none, l2, l1 or elasticnet: α·[ρ·‖w‖₁ + (1−ρ)/2·‖w‖₂²], intercept not penalized.
+    #[cfg_attr(feature = "cli", arg(long, default_value = "none"))]
     pub penalty: String,
+    /// The penalty's strength α ≥ 0 (required with a penalty; see the README for
+    /// scikit-learn's equivalents).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub alpha: Option<f64>,
+    /// ρ in [0, 1] for --penalty elasticnet (default 0.5); l2 means 0, l1 means 1.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub l1_ratio: Option<f64>,
-    /// gd, momentum, nesterov or adam.
+    /// gd (the article's), momentum, nesterov (accelerated; adaptive restart) or adam.
+    #[cfg_attr(feature = "cli", arg(long, default_value = "gd"))]
     pub optimizer: String,
+    /// Momentum B in [0, 1) for momentum (default 0.9) or nesterov (default: adaptive
+    /// restart, no B needed).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub momentum: Option<f64>,
+    /// Adam's β1 in [0, 1) (default 0.9).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub beta1: Option<f64>,
+    /// Adam's β2 in [0, 1) (default 0.999).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub beta2: Option<f64>,
+    /// Adam's ε > 0 (default 1e-8).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub eps: Option<f64>,
-    /// constant, invscaling or adaptive.
+    /// Step schedule: constant, invscaling (mu/t^power_t) or adaptive (mu ÷ 5 whenever the
+    /// loss stalls for --n-iter-no-change epochs), as in scikit-learn's SGD.
+    #[cfg_attr(feature = "cli", arg(long, default_value = "constant"))]
     pub lr_schedule: String,
+    /// Exponent of invscaling (default 0.25).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub power_t: Option<f64>,
+    /// Stop once the epoch loss has not improved on its best by more than --loss-tol for
+    /// K epochs in a row (adaptive: divide the step instead; default 5 there).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "K"))]
     pub n_iter_no_change: Option<usize>,
+    /// The improvement --n-iter-no-change asks for (default 0: any decrease counts).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 0.0))]
     pub loss_tol: f64,
+    /// Rows per mini-batch (default: all rows, full-batch gradient descent). Each epoch
+    /// visits a seeded permutation of the rows; the last batch may be short.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub batch_size: Option<usize>,
+    /// Seed of the mini-batch order (the same seed gives the same weights on every backend).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 0))]
     pub shuffle_seed: u64,
     /// f32 or f64.
+    #[cfg_attr(feature = "cli", arg(long, default_value = "f64"))]
     pub precision: String,
-    /// A number or `auto`.
+    /// Step size, or `auto` (1/L from the data).
+    #[cfg_attr(feature = "cli", arg(long, default_value = "auto"))]
     pub mu: String,
+    /// Maximum epochs.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 10_000))]
     pub epochs: usize,
+    /// Stop once the gradient norm is below this (checked every --check-every epochs).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub tol: Option<f64>,
+    /// Epochs between tolerance checks (on the GPU, on the device).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 64))]
     pub check_every: usize,
+    /// Fit on standardized features; weights are reported in original units.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub standardize: bool,
+    /// Fit even when the OLS reference is rank-deficient (no reference check then).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub allow_rank_deficient: bool,
+    /// Treat warnings (an unreachable --tol, a fit far from its reference) as errors: exit
+    /// code 2, and no output files are written.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub strict: bool,
+    /// Keep the loss history (the CLI sets it for --loss-csv and --plot).
+    #[cfg_attr(feature = "cli", arg(skip))]
     pub record_loss: bool,
 }
 
@@ -121,22 +173,43 @@ impl FitSettings {
     }
 }
 
-/// The settings of `descent reproduce`, as written; `None` keeps the workload's own.
+/// The settings of `descent reproduce`, as written; `None` keeps the workload's own. With
+/// the `cli` feature they are also the command line's options, as [`FitSettings`] are.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct ReproduceSettings {
-    /// seed, big, wide, logistic or minibatch.
+    /// Named workload: seed (the article), big (N=1e8, 100 epochs), wide (N=1e6, p=64),
+    /// logistic (N=1e6, p=32, 100 epochs, L2; checked against Newton), minibatch (the
+    /// logistic data and model by mini-batch SGD: B=256, 10 epochs, mu=0.02).
+    #[cfg_attr(feature = "cli", arg(long, default_value = "seed"))]
     pub workload: String,
+    /// Number of samples (overrides the workload's).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub n: Option<usize>,
+    /// Number of features (overrides the workload's).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub features: Option<usize>,
+    /// Epochs (overrides the workload's).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub epochs: Option<usize>,
+    /// Step size (overrides the workload's).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub mu: Option<f64>,
+    /// Random seed (numpy's legacy seed for one feature).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub seed: Option<u64>,
-    /// Mini-batch size (the `minibatch` workload's 256 unless given).
+    /// Rows per mini-batch (overrides the workload's; full batches unless minibatch).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub batch_size: Option<usize>,
+    /// Seed of the mini-batch order (overrides the workload's).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub shuffle_seed: Option<u64>,
-    /// Comma-separated backends (None: all of them).
+    /// Comma-separated backends: naive,ndarray,fused,gpu (default: all; gpu skipped
+    /// with a reason when no adapter can run it).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub backends: Option<String>,
     /// f32 or f64.
+    #[cfg_attr(feature = "cli", arg(long, default_value = "f64"))]
     pub precision: String,
 }
 
@@ -196,4 +269,46 @@ impl ReproduceSettings {
 /// `--adapter INDEX|NAME`, or the automatic choice when absent.
 pub fn adapter_choice(adapter: Option<&str>) -> Result<AdapterChoice> {
     adapter.map_or(Ok(AdapterChoice::Auto), str::parse)
+}
+
+#[cfg(all(test, feature = "cli"))]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Fit {
+        #[command(flatten)]
+        settings: FitSettings,
+    }
+
+    #[derive(Parser)]
+    struct Reproduce {
+        #[command(flatten)]
+        settings: ReproduceSettings,
+    }
+
+    /// The command line's defaults are the library's: a flag left out means what a
+    /// front end that builds the settings itself (Python) gets from `default()`.
+    #[test]
+    fn the_command_lines_defaults_are_the_settings_defaults() {
+        assert_eq!(Fit::parse_from(["fit"]).settings, FitSettings::default());
+        assert_eq!(
+            Reproduce::parse_from(["reproduce"]).settings,
+            ReproduceSettings::default()
+        );
+        let s = Fit::parse_from([
+            "fit",
+            "--backend",
+            "fused",
+            "--alpha",
+            "0.5",
+            "--standardize",
+        ])
+        .settings;
+        assert_eq!(
+            (s.backend.as_str(), s.alpha, s.standardize),
+            ("fused", Some(0.5), true)
+        );
+    }
 }

@@ -575,3 +575,50 @@ fn feature_lists_are_checked() {
     let v = fit_ok(&[&base[..], &[" b , a "]].concat(), None);
     assert_ols(&v, &["b", "a"], &[1.0, 3.0, 2.0]);
 }
+
+/// float32 `.npy` features stay f32 (half the memory, read in place by the f32 paths) and
+/// fit exactly as their float64 widening: every float32 is an f64, so any difference in
+/// weights, reference or objective would be a wrong read.
+#[test]
+fn float32_npy_features_stay_f32_and_fit_as_their_widening() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = xy_matrix();
+    let x32 = m
+        .select(ndarray::Axis(1), &[0, 1])
+        .mapv(|v| (0.1 * v + 0.3) as f32);
+    let y = write_npy(dir.path(), "y.npy", &m.column(2).to_owned());
+    let f32_path = write_npy(dir.path(), "x32.npy", &x32);
+    let f64_path = write_npy(dir.path(), "x64.npy", &x32.mapv(f64::from));
+    let spec = |data: &str| descent::data::InputSpec {
+        data: data.into(),
+        target_file: Some(y.clone()),
+        ..Default::default()
+    };
+    let loaded = descent::data::load(&spec(&f32_path)).unwrap();
+    assert_eq!(loaded.dataset.features.precision(), descent::Precision::F32);
+    let row_major: Vec<f32> = x32.iter().copied().collect();
+    assert_eq!(loaded.dataset.features.slice::<f32>(), Some(&row_major[..]));
+    let widened = descent::data::load(&spec(&f64_path)).unwrap();
+    assert_eq!(
+        widened.dataset.features.precision(),
+        descent::Precision::F64
+    );
+    for precision in ["f32", "f64"] {
+        let json = |x: &str| {
+            let out = run(
+                &["--data", x, "--target-file", &y, "--precision", precision],
+                None,
+            );
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<Value>(&out.stdout).unwrap()
+        };
+        let (a, b) = (json(&f32_path), json(&f64_path));
+        for key in ["weights", "ols", "objective", "epochs_run"] {
+            assert_eq!(a[key], b[key], "{precision} {key}");
+        }
+    }
+}

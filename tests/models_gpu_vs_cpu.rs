@@ -87,8 +87,20 @@ fn every_loss_and_penalty_matches_the_cpu_epoch_by_epoch() {
                         "naive vs fused, {what}"
                     );
                     let cl = cpu.loss_history.clone().unwrap();
-                    // The objective decreases under a 1/L step (proximal steps included).
-                    assert!(cl.last().unwrap() < &cl[0], "{what}: {cl:?}");
+                    // The objective decreases under a 1/L step (proximal steps included). In
+                    // f32 only to within the f32 tolerance: where the penalty holds the
+                    // optimum near w = 0, J barely moves from log 2 and f32 gradients end
+                    // at a fixed point up to ~2e-5 above an early iterate (seen with
+                    // DESCENT_TEST_SEED=1795610751554440470, logistic l1 n=3001).
+                    let slack = if precision == Precision::F32 {
+                        tol
+                    } else {
+                        0.0
+                    };
+                    assert!(
+                        *cl.last().unwrap() < cl[0] * (1.0 + slack),
+                        "{what}: {cl:?}"
+                    );
                     for opts in variants() {
                         let g = gpu().with_options(opts).fit(&ds, &cfg).unwrap();
                         assert_eq!(g.epochs_run, 80, "{what} {opts:?}");

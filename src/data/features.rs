@@ -190,6 +190,11 @@ impl Features {
         }
     }
 
+    /// The columns `cols`, in that order, in a new matrix of the same element type.
+    pub fn select_columns(&self, cols: &[usize]) -> Features {
+        each!(self, a => Features::new(CowArray::from(a.select(ndarray::Axis(1), cols))))
+    }
+
     /// The first value that is NaN or infinite, with its (row, column).
     pub fn first_non_finite(&self) -> Option<((usize, usize), f64)> {
         let p = self.ncols().max(1);
@@ -266,6 +271,11 @@ mod tests {
         assert_eq!(rows, want);
         assert_eq!(a.slice::<f32>(), x32.as_slice());
         assert_eq!(a.slice::<f64>(), None);
+        assert_eq!(
+            a.select_columns(&[1, 0]).to_f64(),
+            x64.select(ndarray::Axis(1), &[1, 0])
+        );
+        assert_eq!(a.select_columns(&[1]).precision(), Precision::F32);
         assert_eq!(a.into_f64(), x64);
     }
 

@@ -8,9 +8,8 @@
 use super::delimited::load_csv;
 use super::npy;
 use super::select::select;
-use super::Dataset;
+use super::{Dataset, Features};
 use crate::error::{Error, Result};
-use ndarray::Axis;
 use std::io::{BufRead, BufReader, Read};
 
 /// What the user asked for on the command line, before anything is read.
@@ -105,7 +104,10 @@ fn load_npy(spec: &InputSpec, source: impl Read, display: &str) -> Result<Loaded
         (Some(t), None) => t.clone(),
         (None, Some(y)) => y.clone(),
     };
-    let x = npy::into_matrix(npy::read(source, display)?, display)?;
+    let x: Features = match npy::read_values(source, display)? {
+        npy::Values::F64(a) => npy::into_matrix(a, display)?.into(),
+        npy::Values::F32(a) => npy::into_matrix(a, display)?.into(),
+    };
     let columns: Vec<String> = (1..=x.ncols()).map(|j| format!("x{j}")).collect();
     let sel = select(&columns, spec.target.as_deref(), spec.features.as_deref())?;
     let (rows, width) = x.dim();
@@ -121,14 +123,14 @@ fn load_npy(spec: &InputSpec, source: impl Read, display: &str) -> Result<Loaded
             }
             y
         }
-        (None, Some(t)) => x.column(t).to_owned(),
+        (None, Some(t)) => x.column(t).collect(),
         (None, None) => unreachable!("a target column or file was required above"),
     };
     let all = sel.target.is_none() && sel.features.iter().copied().eq(0..width);
     let features = if all {
         x
     } else {
-        let picked = x.select(Axis(1), &sel.features);
+        let picked = x.select_columns(&sel.features);
         drop(x); // before `Dataset` makes its own copy
         picked
     };

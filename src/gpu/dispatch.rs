@@ -433,11 +433,11 @@ impl GpuProblem {
                     timestamp_writes,
                 });
                 pass.set_bind_group(0, &self.bind_group, &[]);
-                let dispatches = self.plan.dispatches(first_epoch, epochs);
+                let rounds = self.plan.rounds(first_epoch, epochs);
                 match (self.plan, &self.kernels.pipelines) {
                     (Plan::Resident { .. }, Pipelines::Full { resident, .. }) => {
                         pass.set_pipeline(resident);
-                        for _ in 0..dispatches {
+                        for _ in 0..rounds {
                             pass.dispatch_workgroups(1, 1, 1);
                         }
                     }
@@ -449,7 +449,7 @@ impl GpuProblem {
                             partials, update, ..
                         },
                     ) => {
-                        for _ in 0..dispatches / 2 {
+                        for _ in 0..rounds {
                             pass.set_pipeline(partials);
                             pass.dispatch_workgroups(groups_x, groups_y, 1);
                             pass.set_pipeline(update);
@@ -458,7 +458,7 @@ impl GpuProblem {
                     }
                     (Plan::Batches { .. }, Pipelines::MiniBatch { batches }) => {
                         pass.set_pipeline(batches);
-                        for _ in 0..dispatches {
+                        for _ in 0..rounds {
                             pass.dispatch_workgroups(1, 1, 1);
                         }
                     }

@@ -55,15 +55,16 @@ pub enum Plan {
 }
 
 impl Plan {
-    /// Dispatches that take the run from the start of epoch `first` to the end of epoch
-    /// `first + epochs` (the batches kernel counts batches globally: dispatch j runs batches
-    /// j·c .. (j + 1)·c of the whole run).
-    pub fn dispatches(&self, first: u64, epochs: u64) -> u64 {
+    /// Rounds of the plan's kernels that take the run from the start of epoch `first` to the
+    /// end of epoch `first + epochs`. A round is one dispatch, but for [`Plan::Multi`],
+    /// whose round is an epoch's two (partials, then update). The batches kernel counts
+    /// batches globally: its dispatch j runs batches j·c .. (j + 1)·c of the whole run.
+    pub fn rounds(&self, first: u64, epochs: u64) -> u64 {
         match *self {
             Plan::Resident {
                 epochs_per_dispatch,
             } => epochs.div_ceil(epochs_per_dispatch as u64),
-            Plan::Multi { .. } => 2 * epochs,
+            Plan::Multi { .. } => epochs,
             Plan::Batches {
                 batches_per_dispatch,
                 n_batches,
