@@ -240,6 +240,62 @@ fn a_borrowed_f32_matrix_is_read_in_place_and_fits_as_its_widening() {
     }
 }
 
+/// The references and the auto step walk f32 features a block of 16 384 rows at a time:
+/// with three blocks (the last one short), OLS, ridge, Newton and L give exactly what they
+/// give on the f64 widening.
+#[test]
+fn f32_features_are_widened_exactly_across_row_blocks() {
+    let seed = common::fresh_seed("f32_row_blocks");
+    let (src, _) = data::synthetic(&data::Synthetic {
+        n: 2 * 16_384 + 7,
+        p: 3,
+        true_weights: None,
+        sigma: 0.2,
+        seed,
+    })
+    .unwrap();
+    let x32 = src.features.to_f64().mapv(|v| (2.0 * v - 0.5) as f32);
+    let widened = Dataset::new(x32.mapv(f64::from), src.targets.clone()).unwrap();
+    // SAFETY: `x32` outlives `borrowed` and is not written while it lives.
+    let borrowed =
+        unsafe { Dataset::borrowing(x32.view(), src.targets.clone(), src.feature_names.clone()) }
+            .unwrap();
+    assert_eq!(borrowed.features.precision(), Precision::F32);
+    use descent::reference::{newton_logistic, ridge};
+    assert_eq!(
+        descent::ols::ols(&borrowed).unwrap().weights,
+        descent::ols::ols(&widened).unwrap().weights
+    );
+    assert_eq!(
+        ridge(&borrowed, 0.1).unwrap(),
+        ridge(&widened, 0.1).unwrap()
+    );
+    let squared = Model::LEAST_SQUARES;
+    assert_eq!(
+        squared.smoothness(&borrowed).unwrap(),
+        squared.smoothness(&widened).unwrap()
+    );
+    let labels = src
+        .targets
+        .mapv(|t| f64::from(t > src.targets.mean().unwrap()));
+    let (widened, borrowed) = (
+        Dataset::new(widened.features.clone(), labels.clone()).unwrap(),
+        Dataset::new(borrowed.features.clone(), labels).unwrap(),
+    );
+    assert_eq!(
+        newton_logistic(&borrowed, 0.01).unwrap(),
+        newton_logistic(&widened, 0.01).unwrap()
+    );
+    let logistic = Model {
+        loss: Loss::Logistic,
+        penalty: Penalty::new(PenaltyKind::L2, Some(0.01), None).unwrap(),
+    };
+    assert_eq!(
+        logistic.smoothness(&borrowed).unwrap(),
+        logistic.smoothness(&widened).unwrap()
+    );
+}
+
 /// Bad data through the borrowing constructor is the same one-line error.
 #[test]
 fn a_borrowed_matrix_is_checked_like_an_owned_one() {

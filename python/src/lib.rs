@@ -315,11 +315,16 @@ fn _devices_opened() -> usize {
 /// forwarded. Loggers are cached, levels are not: descent logs a few records per fit, and
 /// a level set in Python after import (`logging.getLogger("descent").setLevel(...)`) then
 /// takes effect at once. A logger installed already (another extension linking this one
-/// statically) is left in place.
+/// statically) is left in place. A record takes the GIL on the thread that logs it; every
+/// call here waits for its helper thread without the GIL, so that never deadlocks. (A
+/// `reproduce` left running after Ctrl-C could still log a GPU error while the interpreter
+/// shuts down: an edge case not handled specially.)
 fn forward_logs(py: Python<'_>) -> PyResult<()> {
     let logger = pyo3_log::Logger::new(py, pyo3_log::Caching::Loggers)?
         .filter(log::LevelFilter::Off)
-        .filter_target("descent".to_owned(), log::LevelFilter::Trace);
+        // Debug, not Trace: the logger's ceiling becomes `log`'s global maximum, and trace
+        // records (wgpu's most frequent) then stop at the macro, before any lookup.
+        .filter_target("descent".to_owned(), log::LevelFilter::Debug);
     let _ = logger.install();
     Ok(())
 }

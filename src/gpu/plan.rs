@@ -306,3 +306,41 @@ pub fn check_limits(ctx: &GpuContext, data: &Dataset, cfg: &GdConfig) -> Result<
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A round is one dispatch for the resident and batches kernels and an epoch's pair
+    /// (partials, update) for the multi plan; batches are counted across the whole run, so
+    /// consecutive chunks' rounds add up to the whole run's.
+    #[test]
+    fn rounds_cover_the_epochs_asked_for() {
+        let resident = Plan::Resident {
+            epochs_per_dispatch: 64,
+        };
+        assert_eq!(resident.rounds(0, 64), 1);
+        assert_eq!(resident.rounds(0, 65), 2);
+        assert_eq!(resident.rounds(128, 1), 1);
+        let multi = Plan::Multi {
+            groups: 8,
+            groups_x: 8,
+            groups_y: 1,
+        };
+        assert_eq!(multi.rounds(0, 7), 7);
+        assert_eq!(multi.rounds(100, 3), 3);
+        // 10 batches an epoch, 4 per dispatch: the run's batch j·4 .. (j+1)·4 per dispatch.
+        let batches = Plan::Batches {
+            batch: 32,
+            batches_per_dispatch: 4,
+            n_batches: 10,
+        };
+        assert_eq!(batches.rounds(0, 1), 3); // batches 0..12 cover epoch 0
+        assert_eq!(batches.rounds(1, 1), 2); // then 12..20
+        assert_eq!(batches.rounds(0, 2), 5);
+        assert_eq!(
+            (0..7).map(|e| batches.rounds(e, 1)).sum::<u64>(),
+            batches.rounds(0, 7)
+        );
+    }
+}
