@@ -6,8 +6,8 @@
 //! in f64 and f32 (the GPU solve-only, f64 where the adapter has it).
 //! The `minibatch_logistic` group runs the `reproduce --workload minibatch` fit (the same data
 //! and model by mini-batch SGD: B = 256, mu = 0.02, shuffle seed 444, 10 epochs) on the CPU
-//! backends in f64 and f32, at N = 1e5 unless DESCENT_BENCH_MAX_N asks for more (up to the
-//! workload's 1e6); the gpu backend has no mini-batches yet.
+//! backends and the GPU (solve-only) in f64 and f32, at N = 1e5 unless DESCENT_BENCH_MAX_N
+//! asks for more (up to the workload's 1e6).
 //!
 //! The adapter follows wgpu's conventions (WGPU_ADAPTER_NAME, WGPU_BACKEND). On a CPU
 //! adapter such as lavapipe the GPU groups stop at N = 1e5 so `cargo bench` stays within
@@ -47,11 +47,15 @@ fn config(p: usize, precision: Precision) -> GdConfig {
     }
 }
 
+/// The largest N a group runs: DESCENT_BENCH_MAX_N, else `default`, else (when `cargo test`
+/// runs this file once as a smoke test, without `--bench`) at most 10⁴: every group and
+/// backend still runs, in seconds instead of a minute of CI.
 fn max_n(default: usize) -> usize {
+    let smoke = !std::env::args().any(|a| a == "--bench");
     std::env::var("DESCENT_BENCH_MAX_N")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+        .unwrap_or(if smoke { default.min(10_000) } else { default })
 }
 
 fn cpu_groups(c: &mut Criterion) {
@@ -181,6 +185,9 @@ fn minibatch_logistic_group(c: &mut Criterion) {
     // The default keeps `cargo bench` quick; DESCENT_BENCH_MAX_N=1000000 is the full workload.
     w.n = max_n(MINIBATCH_N).min(w.n);
     let ds = w.dataset().expect("minibatch workload data");
+    let gpu = GpuSolver::new(&AdapterChoice::Auto)
+        .map_err(|e| eprintln!("minibatch gpu bench skipped: {e}"))
+        .ok();
     let mut group = c.benchmark_group("minibatch_logistic");
     group.throughput(Throughput::Elements((w.n * w.epochs) as u64));
     let solvers: [(&str, &dyn Solver); 3] = [
@@ -198,19 +205,34 @@ fn minibatch_logistic_group(c: &mut Criterion) {
             precision,
             ..GdConfig::default()
         };
-        for (name, solver) in solvers {
-            let id = BenchmarkId::new(
+        let id = |name: &str| {
+            BenchmarkId::new(
                 format!(
                     "{name}/{precision}/p{}/B{}",
                     w.features,
                     w.batch_size.unwrap_or(w.n)
                 ),
                 w.n,
-            );
-            group.bench_function(id, |b| {
+            )
+        };
+        for (name, solver) in solvers {
+            group.bench_function(id(name), |b| {
                 b.iter(|| black_box(solver.fit(&ds, &cfg).expect("cpu fit")))
             });
         }
+        let Some(gpu) = &gpu else { continue };
+        if precision == Precision::F64 && !gpu.context().info.shader_f64 {
+            continue;
+        }
+        match gpu.prepare(&ds, &cfg) {
+            Ok(prepared) => group.bench_function(id("gpu_solve"), |b| {
+                b.iter(|| black_box(prepared.solve().expect("gpu solve")))
+            }),
+            Err(e) => {
+                eprintln!("minibatch gpu {precision} skipped: {e}");
+                continue;
+            }
+        };
     }
     group.finish();
 }

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 #[command(
     name = "descent",
     version,
-    about = "Gradient descent for least squares on any GPU, checked against OLS"
+    about = "Gradient descent for linear and logistic models on any GPU, every fit checked against an f64 reference"
 )]
 struct Cli {
     /// GPU adapter: index or case-insensitive name substring (see `descent adapters`).
@@ -37,7 +37,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Fit your own data (CSV with a header, `-` for stdin, or .npy) and check it against OLS.
+    /// Fit your own data (CSV with a header, `-` for stdin, or .npy) and check it against its
+    /// reference (OLS, ridge, Newton or the KKT conditions).
     #[command(allow_negative_numbers = true)]
     Fit(Box<FitArgs>),
     /// Fit the same data with several optimizers and compare them: a table, and their loss

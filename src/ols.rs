@@ -76,16 +76,17 @@ pub(crate) fn tsqr_r(data: &Dataset) -> Mat<f64> {
     while start < n {
         let end = (start + BLOCK_ROWS).min(n);
         let carried = r.as_ref().map_or(0, |m| m.nrows());
-        let x = data.features.rows_f64(start..end);
+        // Values are read (f32 ones widened) straight into the block to factor: a widened
+        // copy of the rows first would be one more block of memory.
         let block = Mat::<f64>::from_fn(carried + end - start, cols, |i, j| {
             if i < carried {
                 r.as_ref().expect("carried rows come from r")[(i, j)]
             } else {
-                let row = i - carried;
+                let row = start + i - carried;
                 match j {
                     0 => 1.0,
-                    j if j <= p => x[(row, j - 1)],
-                    _ => data.targets[start + row],
+                    j if j <= p => data.features.get(row, j - 1),
+                    _ => data.targets[row],
                 }
             }
         });

@@ -291,7 +291,7 @@ pub struct ReproduceReport {
 pub struct ReproduceOptions {
     pub workload: Workload,
     /// None: every backend, with the GPU skipped (and said why) when it cannot run (no
-    /// adapter, too little memory, or, so far, mini-batches).
+    /// adapter, too little memory, no SHADER_F64 for f64, a batch over its loop budget).
     pub backends: Option<Vec<Backend>>,
     pub precision: Precision,
     pub adapter: AdapterChoice,

@@ -25,6 +25,8 @@ def reproduce(
     epochs=None,
     mu=None,
     seed=None,
+    batch_size=None,
+    shuffle_seed=None,
     adapter=None,
 ):
     """Re-run the article's experiment (or a benchmark workload) on descent's backends.
@@ -34,11 +36,13 @@ def reproduce(
     distance to the reference; ``skipped`` names backends that could not run (without an
     explicit ``backends`` list, a missing GPU is skipped, not an error).
 
-    workload : "seed" (the article: N = 10 000, 10 000 epochs), "big", "wide" or "logistic".
+    workload : "seed" (the article: N = 10 000, 10 000 epochs), "big", "wide", "logistic" or
+        "minibatch" (the logistic data by mini-batch SGD, B = 256).
     backends : list of "naive", "ndarray", "fused", "gpu" (or a comma-separated string);
         None runs them all.
     precision : "f64" or "f32".
-    n, features, epochs, mu, seed : override the workload's (it is then named "custom").
+    n, features, epochs, mu, seed, batch_size, shuffle_seed : override the workload's (it is
+        then named "custom"), as the command line's options of the same names do.
     adapter : GPU adapter index or name substring.
 
     Ctrl-C raises KeyboardInterrupt at once; the run finishes on its own thread.
@@ -55,6 +59,8 @@ def reproduce(
             epochs=epochs,
             mu=mu,
             seed=seed,
+            batch_size=batch_size,
+            shuffle_seed=shuffle_seed,
             adapter=None if adapter is None else str(adapter),
         )
     )

@@ -18,6 +18,8 @@ _PRECISIONS = {"f32": "f32", "float32": "f32", "f64": "f64", "float64": "f64"}
 # X dtypes descent reads as they are (C-contiguous ones in place); anything else is
 # converted once, by scikit-learn's validate_data, to the first (float64).
 _DTYPES = [np.float64, np.float32]
+# Rows of a float32 X widened at a time by predict (8 MiB of float64 at 16 features).
+_PREDICT_ROWS = 1 << 16
 
 # Descent's objective, shared by both estimators' docstrings.
 _OBJECTIVE = """
@@ -54,7 +56,8 @@ _PARAMETERS = """
         Maximum number of passes over the data.
     tol : float or None, default=1e-6
         Stop once the gradient(-mapping) norm is below ``tol`` (checked every
-        ``check_every`` epochs); None runs every epoch. Must be None with ``batch_size``.
+        ``check_every`` epochs); None runs every epoch. Full batches only: ignored with
+        ``batch_size`` (use ``n_iter_no_change`` to stop mini-batch SGD early).
     check_every : int, default=64
         Epochs between ``tol`` checks.
     n_iter_no_change : int or None, default=None
@@ -133,7 +136,6 @@ class _GDBase(BaseEstimator):
             "lr_schedule": self.lr_schedule,
             "mu": self.mu,
             "epochs": self.epochs,
-            "tol": self.tol,
             "check_every": self.check_every,
             "n_iter_no_change": self.n_iter_no_change,
             "loss_tol": self.loss_tol,
@@ -160,6 +162,11 @@ class _GDBase(BaseEstimator):
             s.update(beta1=self.beta1, beta2=self.beta2, eps=self.eps)
         if self.lr_schedule == "invscaling":
             s["power_t"] = self.power_t
+        # `tol` tests the full-batch gradient, which mini-batch SGD never forms (the command
+        # line refuses --tol with --batch-size): with mini-batches it is ignored, and
+        # `n_iter_no_change` is the stopping rule, as in scikit-learn's SGD.
+        if self.batch_size is None:
+            s["tol"] = self.tol
         return s
 
     # What a fit learns: a fit that raises (bad settings, Ctrl-C) leaves none of it behind.
@@ -191,9 +198,11 @@ class _GDBase(BaseEstimator):
             if names is not None
             else [f"x{j + 1}" for j in range(X.shape[1])]
         )
+        # Aligned as Rust reads them: validate_data keeps a view at an odd byte offset
+        # (np.frombuffer(..., offset=1)) as it is, and only such an array is copied here.
         out = _descent.fit(
-            X,
-            np.asarray(y, dtype=np.float64),
+            np.require(X, requirements="CA"),
+            np.require(y, dtype=np.float64, requirements="CA"),
             names,
             self._settings(),
             self.adapter,
@@ -211,7 +220,16 @@ class _GDBase(BaseEstimator):
     def _decision(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=_DTYPES)
-        return X @ np.ravel(self.coef_) + np.ravel(self.intercept_)[0]
+        coef, b = np.ravel(self.coef_), np.ravel(self.intercept_)[0]
+        if X.dtype == coef.dtype:
+            return X @ coef + b
+        # float32 X: NumPy would widen all of X to float64 for the product; widening
+        # _PREDICT_ROWS rows at a time gives the same values with a bounded copy.
+        out = np.empty(X.shape[0])
+        for i in range(0, X.shape[0], _PREDICT_ROWS):
+            rows = X[i : i + _PREDICT_ROWS].astype(np.float64)
+            out[i : i + _PREDICT_ROWS] = rows @ coef + b
+        return out
 
 
 class GDRegressor(RegressorMixin, _GDBase):

@@ -142,10 +142,18 @@ fn fit<'py>(
     };
     let adapter = adapter_choice(adapter.as_deref()).map_err(to_py)?;
     let mut request = settings.request(adapter).map_err(to_py)?;
-    let rows = match &x {
-        Matrix::F64(x) => x.shape()[0],
-        Matrix::F32(x) => x.shape()[0],
+    let (rows, x_aligned) = match &x {
+        Matrix::F64(x) => (x.shape()[0], x.is_aligned()),
+        Matrix::F32(x) => (x.shape()[0], x.is_aligned()),
     };
+    // Rust reads elements through references, which must be aligned: a misaligned NumPy
+    // buffer (a view at an odd byte offset) would be undefined behaviour, not just slow.
+    // The estimators pass aligned arrays (`np.require(..., "CA")`, a copy only then).
+    if !x_aligned || !y.is_aligned() {
+        return Err(PyValueError::new_err(
+            "X and y must be aligned arrays (np.require(a, requirements=\"CA\") makes one)",
+        ));
+    }
     if rows != y.shape()[0] {
         return Err(to_py(Error::Data(format!(
             "features have {rows} rows but targets have {}",
@@ -264,7 +272,7 @@ fn adapters(py: Python<'_>) -> PyResult<String> {
 /// `descent reproduce --json` as text. Ctrl-C returns at once (KeyboardInterrupt); the run
 /// then finishes on its own thread and its result is dropped.
 #[pyfunction]
-#[pyo3(signature = (workload="seed", backends=None, precision="f64", n=None, features=None, epochs=None, mu=None, seed=None, adapter=None))]
+#[pyo3(signature = (workload="seed", backends=None, precision="f64", n=None, features=None, epochs=None, mu=None, seed=None, batch_size=None, shuffle_seed=None, adapter=None))]
 #[allow(clippy::too_many_arguments)]
 fn reproduce(
     py: Python<'_>,
@@ -276,6 +284,8 @@ fn reproduce(
     epochs: Option<usize>,
     mu: Option<f64>,
     seed: Option<u64>,
+    batch_size: Option<usize>,
+    shuffle_seed: Option<u64>,
     adapter: Option<String>,
 ) -> PyResult<String> {
     let opts = ReproduceSettings {
@@ -285,8 +295,8 @@ fn reproduce(
         epochs,
         mu,
         seed,
-        batch_size: None,
-        shuffle_seed: None,
+        batch_size,
+        shuffle_seed,
         backends,
         precision: precision.into(),
     }

@@ -74,6 +74,21 @@ def test_reproduce_returns_the_same_dict_as_the_clis_json():
     assert ours["workload"]["name"] == "custom"
 
 
+def test_reproduce_takes_the_clis_mini_batch_overrides():
+    args = dict(n=600, epochs=2, batch_size=50, shuffle_seed=9)
+    ours = descent.reproduce(workload="minibatch", backends=["fused"], **args)
+    out = subprocess.run(
+        [cli(), "reproduce", "--json", "--workload", "minibatch", "--backends", "fused"]
+        + [f"--{k.replace('_', '-')}={v}" for k, v in args.items()],
+        capture_output=True, text=True, check=True,
+    )
+    assert strip_times(ours) == strip_times(json.loads(out.stdout))
+    assert ours["workload"]["batch_size"] == 50
+    assert ours["workload"]["shuffle_seed"] == 9
+    other = descent.reproduce(workload="minibatch", backends=["fused"], **{**args, "shuffle_seed": 10})
+    assert other["runs"][0]["weights"] != ours["runs"][0]["weights"]
+
+
 def test_reproduce_errors_are_the_clis():
     with pytest.raises(ValueError, match="unknown workload 'nope'"):
         descent.reproduce(workload="nope")

@@ -248,6 +248,50 @@ def test_c_contiguous_float64_and_float32_are_read_in_place_and_others_once_conv
     )
 
 
+def test_a_misaligned_x_is_copied_once_and_never_read_misaligned():
+    # A float32 view at an odd byte offset: validate_data keeps it as it is, and reading it
+    # from Rust would be undefined behaviour, so the estimator copies it (and only it).
+    X, y = regression(n=120, p=3)
+    raw = np.zeros(X.size * 4 + 1, dtype=np.uint8)
+    Xm = raw[1:].view(np.float32).reshape(X.shape)
+    Xm[:] = X
+    assert not Xm.flags.aligned and Xm.flags.c_contiguous
+    m = GDRegressor(epochs=50, tol=None).fit(Xm, y)
+    assert m._x_address != Xm.ctypes.data
+    ref = GDRegressor(epochs=50, tol=None).fit(np.array(Xm), y)
+    np.testing.assert_array_equal(m.coef_, ref.coef_)
+    np.testing.assert_array_equal(m.predict(Xm), ref.predict(np.array(Xm)))
+    # The extension itself refuses one, in one line, rather than reading it.
+    with pytest.raises(ValueError, match="must be aligned arrays"):
+        descent._descent.fit(Xm, np.asarray(y, dtype=np.float64), ["a", "b", "c"], {}, None)
+
+
+def test_predict_widens_a_float32_x_block_by_block_to_the_same_values(monkeypatch):
+    X, y = regression(n=301, p=4, seed=3)
+    X32 = X.astype(np.float32)
+    m = GDRegressor(epochs=100, tol=None).fit(X32, y)
+    whole = m.predict(X32.astype(np.float64))
+    monkeypatch.setattr(descent._estimators, "_PREDICT_ROWS", 7)
+    np.testing.assert_array_equal(m.predict(X32), whole)
+    c = GDClassifier(epochs=100, tol=None).fit(X32, y > np.median(y))
+    np.testing.assert_array_equal(
+        c.decision_function(X32), c.decision_function(X32.astype(np.float64))
+    )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 15 epochs
+def test_mini_batches_run_with_the_default_tol_which_tests_full_batches_only():
+    # tol is a full-batch test: with batch_size it is ignored (the command line refuses it),
+    # so the defaults work and give the fit without tol.
+    X, y = regression(n=400)
+    kw = dict(penalty=None, optimizer="gd", mu=0.01, epochs=15, batch_size=40)
+    a = GDRegressor(**kw).fit(X, y)
+    b = GDRegressor(tol=None, **kw).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert a.n_iter_ == 15
+    assert a.get_params()["tol"] == 1e-6
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("backend", ["naive", "fused", "gpu"])
 @pytest.mark.parametrize("precision", ["f32", "f64"])

@@ -18,12 +18,29 @@ const PARALLEL_MIN_WORK: usize = 1 << 19;
 const LANES: usize = 32;
 
 pub(crate) struct Kernel<'a, T: Clone> {
-    /// Row-major features: the dataset's own when they are already `T` (a NumPy buffer is
-    /// read where it lies), else converted once.
-    x: Cow<'a, [T]>,
+    x: Rows<'a, T>,
     d: Cow<'a, [T]>,
     p: usize,
     threads: usize,
+}
+
+/// The row-major features as the kernel reads them.
+enum Rows<'a, T: Clone> {
+    /// In the working type: the dataset's own (a NumPy buffer is read where it lies), or
+    /// f64 features narrowed once for an f32 fit (half their size, and half the bytes to
+    /// read every epoch).
+    Same(Cow<'a, [T]>),
+    /// f32 features in an f64 fit, read where they lie and widened in registers: exact, so
+    /// the fit is bit for bit that on a widened copy, without the copy (twice the f32
+    /// matrix) and reading half its bytes per epoch.
+    Wide(&'a [f32]),
+}
+
+/// A stored feature value in the working type `T`: exact, since f64 is only stored for f64
+/// fits and f32 widens exactly (LLVM folds the f32 → f64 → f32 round trip of an f32 fit away).
+#[inline(always)]
+fn load<S: Real, T: Real>(v: S) -> T {
+    T::from_f64(v.as_f64())
 }
 
 /// a·b + c, fused where the instruction set has FMA (Rust never contracts on its own;
@@ -39,8 +56,8 @@ fn madd<T: Real, const FMA: bool>(a: T, b: T, c: T) -> T {
 
 /// Sums of one row block for p = 1: [Σe, Σe·x, Σℓ].
 #[inline(always)]
-fn block_p1<T: Real, L: LossFn, const SSE: bool, const FMA: bool>(
-    x: &[T],
+fn block_p1<S: Real, T: Real, L: LossFn, const SSE: bool, const FMA: bool>(
+    x: &[S],
     d: &[T],
     w0: T,
     w1: T,
@@ -51,16 +68,18 @@ fn block_p1<T: Real, L: LossFn, const SSE: bool, const FMA: bool>(
     let (xr, dr) = (xs.remainder(), ds.remainder());
     for (xc, dc) in xs.zip(ds) {
         for k in 0..LANES {
-            let y = madd::<T, FMA>(w1, xc[k], w0);
+            let xv = load::<S, T>(xc[k]);
+            let y = madd::<T, FMA>(w1, xv, w0);
             let e = L::err(dc[k], y);
             a[0][k] += e;
-            a[1][k] = madd::<T, FMA>(e, xc[k], a[1][k]);
+            a[1][k] = madd::<T, FMA>(e, xv, a[1][k]);
             if SSE {
                 a[2][k] = L::accumulate::<T, FMA>(a[2][k], dc[k], y, e);
             }
         }
     }
     for (k, (&xv, &dv)) in xr.iter().zip(dr).enumerate() {
+        let xv = load::<S, T>(xv);
         let y = madd::<T, FMA>(w1, xv, w0);
         let e = L::err(dv, y);
         a[0][k] += e;
@@ -78,7 +97,7 @@ const DOT_LANES: usize = 16;
 /// x·w with independent partial sums, so the multiply-adds vectorize (a single running
 /// sum is one serial chain: floats are not reassociated by the compiler).
 #[inline(always)]
-fn dot<T: Real, const FMA: bool>(x: &[T], w: &[T]) -> T {
+fn dot<S: Real, T: Real, const FMA: bool>(x: &[S], w: &[T]) -> T {
     let mut lanes = [T::zero(); DOT_LANES];
     let xs = x.chunks_exact(DOT_LANES);
     let ws = w.chunks_exact(DOT_LANES);
@@ -86,10 +105,10 @@ fn dot<T: Real, const FMA: bool>(x: &[T], w: &[T]) -> T {
         .remainder()
         .iter()
         .zip(ws.remainder())
-        .fold(T::zero(), |s, (a, b)| madd::<T, FMA>(*a, *b, s));
+        .fold(T::zero(), |s, (a, b)| madd::<T, FMA>(load(*a), *b, s));
     for (xc, wc) in xs.zip(ws) {
         for k in 0..DOT_LANES {
-            lanes[k] = madd::<T, FMA>(xc[k], wc[k], lanes[k]);
+            lanes[k] = madd::<T, FMA>(load(xc[k]), wc[k], lanes[k]);
         }
     }
     lanes.iter().fold(tail, |s, &v| s + v)
@@ -98,8 +117,8 @@ fn dot<T: Real, const FMA: bool>(x: &[T], w: &[T]) -> T {
 /// Sums of one row block for any p: writes Σe, Σe·x_j into `acc`, returns Σℓ (zero unless
 /// `SSE`: the logistic loss costs an exp and a log per row, paid only when J is wanted).
 #[inline(always)]
-fn block_general<T: Real, L: LossFn, const SSE: bool, const FMA: bool>(
-    x: &[T],
+fn block_general<S: Real, T: Real, L: LossFn, const SSE: bool, const FMA: bool>(
+    x: &[S],
     d: &[T],
     p: usize,
     w: &[T],
@@ -109,12 +128,12 @@ fn block_general<T: Real, L: LossFn, const SSE: bool, const FMA: bool>(
     let mut sse = T::zero();
     let (w0, wx) = (w[0], &w[1..]);
     for (row, &dv) in x.chunks_exact(p).zip(d) {
-        let y = w0 + dot::<T, FMA>(row, wx);
+        let y = w0 + dot::<S, T, FMA>(row, wx);
         let e = L::err(dv, y);
         acc[0] += e;
         // Element-wise over the row: no dependency between j, so this vectorizes as is.
         for (a, xv) in acc[1..].iter_mut().zip(row) {
-            *a = madd::<T, FMA>(e, *xv, *a);
+            *a = madd::<T, FMA>(e, load(*xv), *a);
         }
         if SSE {
             sse = L::accumulate::<T, FMA>(sse, dv, y, e);
@@ -124,8 +143,8 @@ fn block_general<T: Real, L: LossFn, const SSE: bool, const FMA: bool>(
 }
 
 #[inline(always)]
-fn block<T: Real, L: LossFn, const FMA: bool>(
-    x: &[T],
+fn block<S: Real, T: Real, L: LossFn, const FMA: bool>(
+    x: &[S],
     d: &[T],
     p: usize,
     w: &[T],
@@ -134,9 +153,9 @@ fn block<T: Real, L: LossFn, const FMA: bool>(
 ) -> T {
     if p == 1 {
         let s = if sse {
-            block_p1::<T, L, true, FMA>(x, d, w[0], w[1])
+            block_p1::<S, T, L, true, FMA>(x, d, w[0], w[1])
         } else {
-            block_p1::<T, L, false, FMA>(x, d, w[0], w[1])
+            block_p1::<S, T, L, false, FMA>(x, d, w[0], w[1])
         };
         acc[0] = s[0];
         acc[1] = s[1];
@@ -144,42 +163,42 @@ fn block<T: Real, L: LossFn, const FMA: bool>(
     } else {
         // The squared loss's Σe² is one FMA a row: always formed, as before the loss seam.
         if sse || matches!(L::LOSS, crate::model::Loss::Squared) {
-            block_general::<T, L, true, FMA>(x, d, p, w, acc)
+            block_general::<S, T, L, true, FMA>(x, d, p, w, acc)
         } else {
-            block_general::<T, L, false, FMA>(x, d, p, w, acc)
+            block_general::<S, T, L, false, FMA>(x, d, p, w, acc)
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-fn block_avx512<T: Real, L: LossFn>(
-    x: &[T],
+fn block_avx512<S: Real, T: Real, L: LossFn>(
+    x: &[S],
     d: &[T],
     p: usize,
     w: &[T],
     acc: &mut [T],
     sse: bool,
 ) -> T {
-    block::<T, L, true>(x, d, p, w, acc, sse)
+    block::<S, T, L, true>(x, d, p, w, acc, sse)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn block_avx2<T: Real, L: LossFn>(
-    x: &[T],
+fn block_avx2<S: Real, T: Real, L: LossFn>(
+    x: &[S],
     d: &[T],
     p: usize,
     w: &[T],
     acc: &mut [T],
     sse: bool,
 ) -> T {
-    block::<T, L, true>(x, d, p, w, acc, sse)
+    block::<S, T, L, true>(x, d, p, w, acc, sse)
 }
 
 /// Dispatch to the widest instruction set the CPU has.
-fn block_best<T: Real, L: LossFn>(
-    x: &[T],
+fn block_best<S: Real, T: Real, L: LossFn>(
+    x: &[S],
     d: &[T],
     p: usize,
     w: &[T],
@@ -191,29 +210,66 @@ fn block_best<T: Real, L: LossFn>(
         use std::arch::is_x86_feature_detected as has;
         if has!("avx512f") && has!("fma") {
             // SAFETY: the CPU supports AVX-512F and FMA, checked just above.
-            return unsafe { block_avx512::<T, L>(x, d, p, w, acc, sse) };
+            return unsafe { block_avx512::<S, T, L>(x, d, p, w, acc, sse) };
         }
         if has!("avx2") && has!("fma") {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            return unsafe { block_avx2::<T, L>(x, d, p, w, acc, sse) };
+            return unsafe { block_avx2::<S, T, L>(x, d, p, w, acc, sse) };
         }
     }
-    block::<T, L, false>(x, d, p, w, acc, sse)
+    block::<S, T, L, false>(x, d, p, w, acc, sse)
 }
 
 /// Sums over `x`/`d` block by block, combined in f64: ([Σe, Σe·x_j], Σℓ).
-fn blocked<T: Real, L: LossFn>(x: &[T], d: &[T], p: usize, w: &[T], sse: bool) -> (Vec<f64>, f64) {
+fn blocked<S: Real, T: Real, L: LossFn>(
+    x: &[S],
+    d: &[T],
+    p: usize,
+    w: &[T],
+    sse: bool,
+) -> (Vec<f64>, f64) {
     let mut total = vec![0.0; p + 1];
     let mut total_sse = 0.0;
     let mut acc = vec![T::zero(); p + 1];
     for (xb, db) in x.chunks(BLOCK_ROWS * p).zip(d.chunks(BLOCK_ROWS)) {
-        let e2 = block_best::<T, L>(xb, db, p, w, &mut acc, sse);
+        let e2 = block_best::<S, T, L>(xb, db, p, w, &mut acc, sse);
         for (t, a) in total.iter_mut().zip(&acc) {
             *t += a.as_f64();
         }
         total_sse += e2.as_f64();
     }
     (total, total_sse)
+}
+
+/// The epoch's sums over row-major `x` (p columns) and `d`: on this thread, or split in
+/// row ranges over `threads` when the epoch is large.
+fn epoch_sums<S: Real, T: Real, L: LossFn>(
+    x: &[S],
+    d: &[T],
+    p: usize,
+    threads: usize,
+    w: &[T],
+    want_sse: bool,
+) -> (Vec<f64>, f64) {
+    if threads <= 1 {
+        return blocked::<S, T, L>(x, d, p, w, want_sse);
+    }
+    let rows = d.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = x
+            .chunks(rows * p)
+            .zip(d.chunks(rows))
+            .map(|(xc, dc)| s.spawn(move || blocked::<S, T, L>(xc, dc, p, w, want_sse)))
+            .collect();
+        let mut total = vec![0.0; p + 1];
+        let mut sse = 0.0;
+        for h in handles {
+            let (t, e2) = h.join().expect("fused worker thread panicked");
+            total.iter_mut().zip(t).for_each(|(a, b)| *a += b);
+            sse += e2;
+        }
+        (total, sse)
+    })
 }
 
 impl<T: Real> EpochSums<T> for Kernel<'_, T> {
@@ -224,38 +280,22 @@ impl<T: Real> EpochSums<T> for Kernel<'_, T> {
         sums: &mut [T],
         want_loss: bool,
     ) -> T {
-        let p = self.p;
-        super::batch_sums_by::<T, L>(
-            rows,
-            w,
-            sums,
-            want_loss,
-            |i, j| self.x[i * p + j],
-            |i| self.d[i],
-        )
+        let (p, d) = (self.p, &self.d);
+        let d = |i: usize| d[i];
+        match &self.x {
+            Rows::Same(x) => {
+                super::batch_sums_by::<T, L>(rows, w, sums, want_loss, |i, j| x[i * p + j], d)
+            }
+            Rows::Wide(x) => {
+                super::batch_sums_by::<T, L>(rows, w, sums, want_loss, |i, j| load(x[i * p + j]), d)
+            }
+        }
     }
     fn sums<L: LossFn>(&mut self, w: &[T], sums: &mut [T], want_sse: bool) -> T {
-        let (n, p) = (self.d.len(), self.p);
-        let (total, sse) = if self.threads <= 1 {
-            blocked::<T, L>(&self.x, &self.d, p, w, want_sse)
-        } else {
-            let rows = n.div_ceil(self.threads);
-            std::thread::scope(|s| {
-                let handles: Vec<_> = self
-                    .x
-                    .chunks(rows * p)
-                    .zip(self.d.chunks(rows))
-                    .map(|(xc, dc)| s.spawn(move || blocked::<T, L>(xc, dc, p, w, want_sse)))
-                    .collect();
-                let mut total = vec![0.0; p + 1];
-                let mut sse = 0.0;
-                for h in handles {
-                    let (t, e2) = h.join().expect("fused worker thread panicked");
-                    total.iter_mut().zip(t).for_each(|(a, b)| *a += b);
-                    sse += e2;
-                }
-                (total, sse)
-            })
+        let (p, threads) = (self.p, self.threads);
+        let (total, sse) = match &self.x {
+            Rows::Same(x) => epoch_sums::<T, T, L>(x, &self.d, p, threads, w, want_sse),
+            Rows::Wide(x) => epoch_sums::<f32, T, L>(x, &self.d, p, threads, w, want_sse),
         };
         for (s, t) in sums.iter_mut().zip(total) {
             *s = T::from_f64(t);
@@ -269,9 +309,10 @@ fn prepare<T: Real>(data: &Dataset) -> Kernel<'_, T> {
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     let d = data.targets.as_slice().and_then(T::f64_slice);
     Kernel {
-        x: match data.features.slice::<T>() {
-            Some(x) => Cow::Borrowed(x),
-            None => Cow::Owned(data.features.iter().map(T::from_f64).collect()),
+        x: match (data.features.slice::<T>(), data.features.slice::<f32>()) {
+            (Some(x), _) => Rows::Same(Cow::Borrowed(x)),
+            (None, Some(x)) => Rows::Wide(x),
+            (None, None) => Rows::Same(Cow::Owned(data.features.iter().map(T::from_f64).collect())),
         },
         d: match d {
             Some(d) => Cow::Borrowed(d),
@@ -295,8 +336,8 @@ mod tests {
     use super::*;
     use ndarray::{array, Array1};
 
-    /// Features already in the working type are read where they lie (from Python: NumPy's
-    /// buffer); the other type is converted once.
+    /// Features already in the working type, and f32 features in an f64 fit, are read where
+    /// they lie (from Python: NumPy's buffer); f64 features in an f32 fit are narrowed once.
     #[test]
     fn features_in_the_working_type_are_borrowed_not_copied() {
         let x32 = array![[1.5f32, -2.0], [0.25, 3.0], [4.0, 5.5]];
@@ -306,14 +347,18 @@ mod tests {
         }
         .unwrap();
         let k = prepare::<f32>(&ds);
-        assert!(matches!(k.x, Cow::Borrowed(x) if x.as_ptr() == x32.as_ptr()));
+        assert!(matches!(k.x, Rows::Same(Cow::Borrowed(x)) if x.as_ptr() == x32.as_ptr()));
         assert!(matches!(k.d, Cow::Owned(_)));
+        // An f64 fit reads the f32 matrix itself, widening in registers.
         let k = prepare::<f64>(&ds);
-        assert_eq!(*k.x, [1.5, -2.0, 0.25, 3.0, 4.0, 5.5]);
-        assert!(matches!(k.x, Cow::Owned(_)));
+        assert!(matches!(k.x, Rows::Wide(x) if x.as_ptr() == x32.as_ptr()));
         assert!(matches!(k.d, Cow::Borrowed(d) if d.as_ptr() == ds.targets.as_ptr()));
         let f64_ds = Dataset::new(x32.mapv(f64::from), Array1::zeros(3)).unwrap();
         let k = prepare::<f64>(&f64_ds);
-        assert!(matches!(k.x, Cow::Borrowed(x) if Some(x) == f64_ds.features.slice::<f64>()));
+        assert!(matches!(&k.x, Rows::Same(Cow::Borrowed(x))
+            if Some(*x) == f64_ds.features.slice::<f64>()));
+        // An f32 fit of f64 features narrows them once (exactly: they were f32 values).
+        let k = prepare::<f32>(&f64_ds);
+        assert!(matches!(&k.x, Rows::Same(Cow::Owned(x)) if x[..] == *x32.as_slice().unwrap()));
     }
 }

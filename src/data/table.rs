@@ -131,7 +131,7 @@ fn load_npy(spec: &InputSpec, source: impl Read, display: &str) -> Result<Loaded
         x
     } else {
         let picked = x.select_columns(&sel.features);
-        drop(x); // before `Dataset` makes its own copy
+        drop(x); // the selected columns are a new matrix: free the whole table first
         picked
     };
     Ok(Loaded {

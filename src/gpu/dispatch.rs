@@ -13,6 +13,7 @@ use super::plan::{check_limits, plan_for, scalar_size, KernelChoice, Plan};
 use crate::config::{GdConfig, Interrupt, Precision};
 use crate::data::{Dataset, Features};
 use crate::error::{Error, Result};
+use either::Either;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -66,14 +67,64 @@ fn to_bytes(values: impl ExactSizeIterator<Item = f64>, precision: Precision) ->
     out
 }
 
-/// The features as the device stores them: their own bytes when they are already in the
-/// working precision (a NumPy buffer goes straight to the upload), else converted once.
-fn feature_bytes(features: &Features, precision: Precision) -> Cow<'_, [u8]> {
-    match (precision, features.slice::<f32>(), features.slice::<f64>()) {
-        (Precision::F32, Some(x), _) => Cow::Borrowed(bytemuck::cast_slice(x)),
-        (Precision::F64, _, Some(x)) => Cow::Borrowed(bytemuck::cast_slice(x)),
-        _ => Cow::Owned(to_bytes(features.iter(), precision)),
+/// Values converted at a time when the features are not in the working precision: the
+/// host holds one such block (512 KiB in f64), never a converted copy of the matrix.
+const UPLOAD_BLOCK: usize = 1 << 16;
+
+/// The features as the device stores them, in order, block by block: their own bytes in one
+/// block when they are already in the working precision (a NumPy buffer goes straight into
+/// the mapped buffer), else converted [`UPLOAD_BLOCK`] values at a time.
+fn feature_blocks(
+    features: &Features,
+    precision: Precision,
+) -> impl Iterator<Item = Cow<'_, [u8]>> + '_ {
+    let own = match (precision, features.slice::<f32>(), features.slice::<f64>()) {
+        (Precision::F32, Some(x), _) => Some(bytemuck::cast_slice(x)),
+        (Precision::F64, _, Some(x)) => Some(bytemuck::cast_slice(x)),
+        _ => None,
+    };
+    let mut values = features.iter();
+    let converted = std::iter::from_fn(move || {
+        let k = values.len().min(UPLOAD_BLOCK);
+        (k > 0).then(|| Cow::Owned(to_bytes(values.by_ref().take(k), precision)))
+    });
+    match own {
+        Some(bytes) => Either::Left(std::iter::once(Cow::Borrowed(bytes))),
+        None => Either::Right(converted),
     }
+}
+
+/// A storage buffer holding the features, written through its mapping at creation (as
+/// `create_buffer_init` does, but from [`feature_blocks`], so no whole converted matrix is
+/// ever staged on the host).
+fn upload_features(
+    device: &wgpu::Device,
+    features: &Features,
+    precision: Precision,
+    usage: wgpu::BufferUsages,
+) -> wgpu::Buffer {
+    let (n, p) = features.dim();
+    // n·p ≥ 1 (checked by `Dataset`) and 4 or 8 bytes each: a valid, aligned size.
+    let bytes = (n * p) as u64 * scalar_size(precision);
+    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("x"),
+        size: bytes,
+        usage,
+        mapped_at_creation: true,
+    });
+    {
+        let mut view = buffer
+            .get_mapped_range_mut(..)
+            .expect("a buffer created mapped is mapped");
+        let mut at = 0;
+        for block in feature_blocks(features, precision) {
+            view.slice(at..at + block.len()).copy_from_slice(&block);
+            at += block.len();
+        }
+        debug_assert_eq!(at as u64, bytes);
+    }
+    buffer.unmap();
+    buffer
 }
 
 fn from_bytes(bytes: &[u8], precision: Precision) -> Vec<f64> {
@@ -297,7 +348,7 @@ impl GpuProblem {
                     usage,
                 })
             };
-            let x = init("x", &feature_bytes(&data.features, precision), storage);
+            let x = upload_features(device, &data.features, precision, storage);
             let d = init(
                 "d",
                 &to_bytes(data.targets.iter().copied(), precision),
@@ -640,27 +691,38 @@ impl GpuProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
 
-    /// The upload reads features in the working precision where they lie, and converts the
-    /// other type once, to the same bytes.
+    /// The upload reads features in the working precision where they lie, in one block,
+    /// and converts the other type block by block, to the same bytes.
     #[test]
     fn features_in_the_working_precision_upload_without_a_copy() {
-        let x32 = Features::from(array![[1.5f32, -2.0], [0.1, 3.0]]);
+        // 2.5 blocks of values, so the conversion has a short last block.
+        let n = UPLOAD_BLOCK * 5 / 4;
+        let x32 = Features::from(ndarray::Array2::from_shape_fn((n, 2), |(i, j)| {
+            (i as f32 * 0.37 - j as f32) / 3.0
+        }));
         let x64 = Features::from(x32.clone().into_f64());
-        let own = |c: &Cow<[u8]>| matches!(c, Cow::Owned(_));
-        let b = feature_bytes(&x32, Precision::F32);
-        assert!(!own(&b));
-        assert_eq!(b.as_ptr(), x32.slice::<f32>().unwrap().as_ptr().cast());
-        assert!(!own(&feature_bytes(&x64, Precision::F64)));
-        let widened = feature_bytes(&x32, Precision::F64);
-        assert!(own(&widened));
-        assert_eq!(*widened, *feature_bytes(&x64, Precision::F64));
-        let narrowed = feature_bytes(&x64, Precision::F32);
-        assert!(own(&narrowed));
-        assert_eq!(*narrowed, *b);
+        fn blocks(f: &Features, p: Precision) -> Vec<Cow<'_, [u8]>> {
+            feature_blocks(f, p).collect()
+        }
+        let borrowed = blocks(&x32, Precision::F32);
+        assert!(matches!(&borrowed[..], [Cow::Borrowed(b)]
+            if b.as_ptr() == x32.slice::<f32>().unwrap().as_ptr().cast()));
+        assert!(matches!(
+            &blocks(&x64, Precision::F64)[..],
+            [Cow::Borrowed(_)]
+        ));
+        let size = |p| scalar_size(p) as usize;
+        for (f, p, same) in [(&x32, Precision::F64, &x64), (&x64, Precision::F32, &x32)] {
+            let converted = blocks(f, p);
+            assert_eq!(converted.len(), 3);
+            assert!(converted
+                .iter()
+                .all(|b| matches!(b, Cow::Owned(_)) && b.len() <= UPLOAD_BLOCK * size(p)));
+            assert_eq!(converted.concat(), *blocks(same, p)[0]);
+        }
         assert_eq!(
-            from_bytes(&b, Precision::F32),
+            from_bytes(&borrowed[0], Precision::F32),
             x64.iter().collect::<Vec<_>>()
         );
     }
