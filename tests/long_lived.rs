@@ -390,23 +390,7 @@ fn fits_of_borrowed_f32_features_hold_no_widened_copy() {
     if gpu_precision() == Precision::F64 {
         runs.push((Backend::Gpu, Precision::F64, Loss::Squared, L2));
     }
-    // Open the device and compile before measuring: those are the process's, not the fit's.
-    let small = Dataset::new(
-        x32.slice(ndarray::s![..64, ..]).mapv(f64::from),
-        src.targets.slice(ndarray::s![..64]).to_owned(),
-    )
-    .unwrap();
-    for &(backend, precision, _, _) in &runs {
-        fit_dataset(&small, &request(backend, precision, 2)).unwrap();
-    }
-    for (backend, precision, loss, penalty) in runs {
-        let targets = match loss {
-            Loss::Squared => src.targets.clone(),
-            Loss::Logistic => labels.clone(),
-        };
-        // SAFETY: `x32` outlives `ds` and is not written while it lives.
-        let ds =
-            unsafe { Dataset::borrowing(x32.view(), targets, src.feature_names.clone()) }.unwrap();
+    let request_for = |backend, precision, loss, penalty| {
         // Memory does not grow with epochs: a few keep the GPU runs short on lavapipe.
         let mut req = request(backend, precision, 3);
         let alpha = (penalty != Unpenalized).then_some(1e-3);
@@ -414,6 +398,26 @@ fn fits_of_borrowed_f32_features_hold_no_widened_copy() {
             loss,
             penalty: Penalty::new(penalty, alpha, None).unwrap(),
         };
+        req
+    };
+    let targets = |loss| match loss {
+        Loss::Squared => src.targets.clone(),
+        Loss::Logistic => labels.clone(),
+    };
+    for (backend, precision, loss, penalty) in runs {
+        let req = request_for(backend, precision, loss, penalty);
+        // The same fit on 64 rows first: opening the device and compiling this model's
+        // pipelines are the process's, not the fit's.
+        let small = Dataset::new(
+            x32.slice(ndarray::s![..64, ..]).mapv(f64::from),
+            targets(loss).slice(ndarray::s![..64]).to_owned(),
+        )
+        .unwrap();
+        fit_dataset(&small, &req).unwrap();
+        // SAFETY: `x32` outlives `ds` and is not written while it lives.
+        let ds =
+            unsafe { Dataset::borrowing(x32.view(), targets(loss), src.feature_names.clone()) }
+                .unwrap();
         let (fit, peak) = measure_peak(|| fit_dataset(&ds, &req).unwrap());
         let what = format!("{backend} {precision} {loss:?} {penalty}");
         // Elastic net has no closed-form reference: its check is the KKT residual.

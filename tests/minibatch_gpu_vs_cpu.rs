@@ -5,7 +5,7 @@
 //! kernel's loop-pass budget is one clear error.
 
 mod common;
-use common::{fresh_seed, gpu, max_rel_diff};
+use common::{assert_runs_agree, fresh_seed, gpu};
 use descent::cpu::Fused;
 use descent::data::{synthetic, Synthetic};
 use descent::model::{
@@ -73,15 +73,7 @@ fn f64_ok() -> bool {
 fn agree(ds: &Dataset, c: &GdConfig, tol: f64, what: &str) {
     let cpu = Fused.fit(ds, c).unwrap();
     let g = gpu().fit(ds, c).unwrap();
-    assert_eq!(g.epochs_run, cpu.epochs_run, "{what}");
-    assert_eq!(g.stalled, cpu.stalled, "{what}");
-    let dl = max_rel_diff(
-        g.loss_history.as_ref().unwrap(),
-        cpu.loss_history.as_ref().unwrap(),
-    );
-    assert!(dl < tol, "{what}: loss {dl:e}");
-    let dw = max_rel_diff(&g.weights, &cpu.weights);
-    assert!(dw < tol, "{what}: weights {dw:e}");
+    assert_runs_agree(&g, &cpu, c, tol, what);
 }
 
 #[test]
@@ -236,8 +228,14 @@ fn a_stall_ends_the_dispatching() {
     let problem = gpu().prepare(&ds, &c).unwrap();
     let run = problem.solve().unwrap();
     assert_eq!(run.status.stalled, 1);
-    assert_eq!(run.status.epoch as usize, cpu.epochs_run);
     // One chunk covers many epochs here; the run stops within the first few.
     assert!(run.chunks_submitted <= 3, "{} chunks", run.chunks_submitted);
-    assert_eq!(run.loss.unwrap().len(), cpu.epochs_run);
+    assert_eq!(run.loss.as_ref().unwrap().len(), run.status.epoch as usize);
+    // The same epoch as the CPU, unless a stall decision was within f32 rounding of its
+    // threshold (then the GPU may stop a few epochs apart, as scikit-learn's rule allows).
+    let history = cpu.loss_history.as_deref().unwrap();
+    match common::first_borderline_stall(history, c.stall_limit(), c.loss_tol, 2e-4) {
+        None => assert_eq!(run.status.epoch as usize, cpu.epochs_run),
+        Some(b) => assert!(run.status.epoch as usize > b, "stopped before epoch {b}"),
+    }
 }

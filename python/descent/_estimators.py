@@ -18,8 +18,8 @@ _PRECISIONS = {"f32": "f32", "float32": "f32", "f64": "f64", "float64": "f64"}
 # X dtypes descent reads as they are (C-contiguous ones in place); anything else is
 # converted once, by scikit-learn's validate_data, to the first (float64).
 _DTYPES = [np.float64, np.float32]
-# Rows of a float32 X widened at a time by predict (8 MiB of float64 at 16 features).
-_PREDICT_ROWS = 1 << 16
+# Values of a float32 X widened at a time by predict: 8 MiB of float64.
+_PREDICT_VALUES = 1 << 20
 
 # Descent's objective, shared by both estimators' docstrings.
 _OBJECTIVE = """
@@ -223,12 +223,13 @@ class _GDBase(BaseEstimator):
         coef, b = np.ravel(self.coef_), np.ravel(self.intercept_)[0]
         if X.dtype == coef.dtype:
             return X @ coef + b
-        # float32 X: NumPy would widen all of X to float64 for the product; widening
-        # _PREDICT_ROWS rows at a time gives the same values with a bounded copy.
+        # float32 X: NumPy would widen all of X to float64 for the product; widening a block
+        # of rows at a time bounds that copy. (The BLAS may sum a short block's rows in
+        # another order than the whole array's: the same values to rounding.)
         out = np.empty(X.shape[0])
-        for i in range(0, X.shape[0], _PREDICT_ROWS):
-            rows = X[i : i + _PREDICT_ROWS].astype(np.float64)
-            out[i : i + _PREDICT_ROWS] = rows @ coef + b
+        step = max(1, _PREDICT_VALUES // max(1, X.shape[1]))
+        for i in range(0, X.shape[0], step):
+            out[i : i + step] = X[i : i + step].astype(np.float64) @ coef + b
         return out
 
 

@@ -14,6 +14,7 @@ use crate::config::{GdConfig, Interrupt, Precision};
 use crate::data::{Dataset, Features};
 use crate::error::{Error, Result};
 use either::Either;
+use ndarray::Array1;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -67,23 +68,24 @@ fn to_bytes(values: impl ExactSizeIterator<Item = f64>, precision: Precision) ->
     out
 }
 
-/// Values converted at a time when the features are not in the working precision: the
-/// host holds one such block (512 KiB in f64), never a converted copy of the matrix.
+/// Values converted at a time when data is not in the working precision: the host holds
+/// one such block (512 KiB in f64), never a converted copy of the matrix.
 const UPLOAD_BLOCK: usize = 1 << 16;
 
-/// The features as the device stores them, in order, block by block: their own bytes in one
-/// block when they are already in the working precision (a NumPy buffer goes straight into
-/// the mapped buffer), else converted [`UPLOAD_BLOCK`] values at a time.
-fn feature_blocks(
-    features: &Features,
+/// Bytes written to the device between waits. wgpu stages every `write_buffer` in host
+/// memory until the submission carrying it has run (and a buffer created mapped, as
+/// `create_buffer_init` makes it, is staged whole), so waiting every 64 MiB bounds what an
+/// upload holds on the host instead of an image of the whole matrix.
+const UPLOAD_FLUSH_BYTES: usize = 64 << 20;
+
+/// `values` as the device stores them, in order, block by block: `own` (their bytes in the
+/// working precision, e.g. a NumPy buffer) in one block when given, else converted
+/// [`UPLOAD_BLOCK`] values at a time.
+fn scalar_blocks<'a>(
+    own: Option<&'a [u8]>,
+    mut values: impl ExactSizeIterator<Item = f64> + 'a,
     precision: Precision,
-) -> impl Iterator<Item = Cow<'_, [u8]>> + '_ {
-    let own = match (precision, features.slice::<f32>(), features.slice::<f64>()) {
-        (Precision::F32, Some(x), _) => Some(bytemuck::cast_slice(x)),
-        (Precision::F64, _, Some(x)) => Some(bytemuck::cast_slice(x)),
-        _ => None,
-    };
-    let mut values = features.iter();
+) -> impl Iterator<Item = Cow<'a, [u8]>> + 'a {
     let converted = std::iter::from_fn(move || {
         let k = values.len().min(UPLOAD_BLOCK);
         (k > 0).then(|| Cow::Owned(to_bytes(values.by_ref().take(k), precision)))
@@ -94,37 +96,90 @@ fn feature_blocks(
     }
 }
 
-/// A storage buffer holding the features, written through its mapping at creation (as
-/// `create_buffer_init` does, but from [`feature_blocks`], so no whole converted matrix is
-/// ever staged on the host).
-fn upload_features(
-    device: &wgpu::Device,
+/// The features' device bytes (see [`scalar_blocks`]): read in place when they are already
+/// in the working precision.
+fn feature_blocks(
     features: &Features,
     precision: Precision,
+) -> impl Iterator<Item = Cow<'_, [u8]>> + '_ {
+    let own = match (precision, features.slice::<f32>(), features.slice::<f64>()) {
+        (Precision::F32, Some(x), _) => Some(bytemuck::cast_slice(x)),
+        (Precision::F64, _, Some(x)) => Some(bytemuck::cast_slice(x)),
+        _ => None,
+    };
+    scalar_blocks(own, features.iter(), precision)
+}
+
+/// The targets' device bytes: read in place in f64.
+fn target_blocks(
+    targets: &Array1<f64>,
+    precision: Precision,
+) -> impl Iterator<Item = Cow<'_, [u8]>> {
+    let own = match precision {
+        Precision::F64 => targets.as_slice().map(bytemuck::cast_slice),
+        Precision::F32 => None,
+    };
+    scalar_blocks(own, targets.iter().copied(), precision)
+}
+
+/// What an upload staged: its waits, and the most bytes waiting for the device at once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Upload {
+    flushes: usize,
+    max_staged: usize,
+}
+
+/// A new buffer of `bytes` (n·p or n scalars: a multiple of 4, at least 4) filled from
+/// `blocks` by `write_buffer` in pieces of at most `flush_bytes`, submitting and waiting
+/// whenever `flush_bytes` are staged, so the host never holds more than that for the
+/// device.
+fn upload<'a>(
+    ctx: &GpuContext,
+    label: &str,
+    bytes: u64,
+    blocks: impl Iterator<Item = Cow<'a, [u8]>>,
     usage: wgpu::BufferUsages,
-) -> wgpu::Buffer {
-    let (n, p) = features.dim();
-    // n·p ≥ 1 (checked by `Dataset`) and 4 or 8 bytes each: a valid, aligned size.
-    let bytes = (n * p) as u64 * scalar_size(precision);
+    flush_bytes: usize,
+) -> Result<(wgpu::Buffer, Upload)> {
+    // Blocks are whole scalars and `flush_bytes` a multiple of 8, so every piece is too:
+    // each write is 4-byte aligned, as wgpu asks.
+    debug_assert!(flush_bytes > 0 && flush_bytes.is_multiple_of(8));
+    let (device, queue) = (&ctx.device, &ctx.queue);
     let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("x"),
+        label: Some(label),
         size: bytes,
-        usage,
-        mapped_at_creation: true,
+        usage: usage | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
     });
-    {
-        let mut view = buffer
-            .get_mapped_range_mut(..)
-            .expect("a buffer created mapped is mapped");
-        let mut at = 0;
-        for block in feature_blocks(features, precision) {
-            view.slice(at..at + block.len()).copy_from_slice(&block);
-            at += block.len();
+    let mut stats = Upload {
+        flushes: 0,
+        max_staged: 0,
+    };
+    let (mut at, mut staged) = (0u64, 0usize);
+    for block in blocks {
+        let mut rest: &[u8] = &block;
+        while !rest.is_empty() {
+            let (piece, tail) = rest.split_at(rest.len().min(flush_bytes - staged));
+            rest = tail;
+            queue.write_buffer(&buffer, at, piece);
+            at += piece.len() as u64;
+            staged += piece.len();
+            stats.max_staged = stats.max_staged.max(staged);
+            if staged == flush_bytes {
+                let index = queue.submit([]);
+                device
+                    .poll(wgpu::PollType::Wait {
+                        submission_index: Some(index),
+                        timeout: None,
+                    })
+                    .map_err(|e| Error::Gpu(format!("uploading {label} failed: {e}")))?;
+                stats.flushes += 1;
+                staged = 0;
+            }
         }
-        debug_assert_eq!(at as u64, bytes);
     }
-    buffer.unmap();
-    buffer
+    debug_assert_eq!(at, bytes);
+    Ok((buffer, stats))
 }
 
 fn from_bytes(bytes: &[u8], precision: Precision) -> Vec<f64> {
@@ -348,12 +403,23 @@ impl GpuProblem {
                     usage,
                 })
             };
-            let x = upload_features(device, &data.features, precision, storage);
-            let d = init(
-                "d",
-                &to_bytes(data.targets.iter().copied(), precision),
+            let values = |count: usize| count as u64 * size;
+            let (x, _) = upload(
+                &ctx,
+                "x",
+                values(n * p),
+                feature_blocks(&data.features, precision),
                 storage,
-            );
+                UPLOAD_FLUSH_BYTES,
+            )?;
+            let (d, _) = upload(
+                &ctx,
+                "d",
+                values(n),
+                target_blocks(&data.targets, precision),
+                storage,
+                UPLOAD_FLUSH_BYTES,
+            )?;
             let coef = init("coef", &coef, storage);
             let params = init(
                 "params",
@@ -417,10 +483,10 @@ impl GpuProblem {
                     resource: buffer_for(b.slot).as_entire_binding(),
                 }),
             });
-            (
+            Ok((
                 bind_group, weights, partials, loss, status, staging, timestamps,
-            )
-        })?;
+            ))
+        })??;
         let (bind_group, weights, partials, loss, status, staging, timestamps) = built;
         Ok(GpuProblem {
             ctx: ctx.clone(),
@@ -725,5 +791,67 @@ mod tests {
             from_bytes(&borrowed[0], Precision::F32),
             x64.iter().collect::<Vec<_>>()
         );
+        // Targets: read in place in f64, converted block by block in f32.
+        let d = ndarray::Array1::from_shape_fn(n, |i| i as f64 / 7.0);
+        let d_blocks = target_blocks(&d, Precision::F64).collect::<Vec<_>>();
+        assert!(matches!(&d_blocks[..], [Cow::Borrowed(b)] if b.as_ptr() == d.as_ptr().cast()));
+        let d32 = target_blocks(&d, Precision::F32).collect::<Vec<_>>();
+        assert_eq!(d32.len(), 2);
+        assert_eq!(
+            from_bytes(&d32.concat(), Precision::F32),
+            d.iter().map(|&v| f64::from(v as f32)).collect::<Vec<_>>()
+        );
+    }
+
+    /// An upload writes every byte where it belongs, and never has more than its flush
+    /// size waiting for the device (on lavapipe in CI: the GPU tests' adapter).
+    #[test]
+    fn uploads_stage_at_most_their_flush_size_and_arrive_whole() {
+        let ctx = GpuContext::shared(&crate::gpu::AdapterChoice::Auto)
+            .expect("a GPU adapter (scripts/test installs lavapipe)");
+        let n = UPLOAD_BLOCK * 5 / 4;
+        let x = Features::from(ndarray::Array2::from_shape_fn((n, 2), |(i, j)| {
+            i as f32 * 0.5 - j as f32
+        }));
+        for (precision, flush) in [(Precision::F32, 40_000), (Precision::F64, 1 << 20)] {
+            let want = feature_blocks(&x, precision)
+                .map(|b| b.into_owned())
+                .collect::<Vec<_>>()
+                .concat();
+            let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
+            let bytes = want.len() as u64;
+            let (buffer, stats) = upload(
+                &ctx,
+                "x",
+                bytes,
+                feature_blocks(&x, precision),
+                usage,
+                flush,
+            )
+            .unwrap();
+            assert!(stats.max_staged <= flush, "{precision}: {stats:?}");
+            assert_eq!(stats.flushes, want.len() / flush, "{precision}");
+            let read = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("read"),
+                size: bytes,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            enc.copy_buffer_to_buffer(&buffer, 0, &read, 0, bytes);
+            ctx.queue.submit([enc.finish()]);
+            read.slice(..)
+                .map_async(wgpu::MapMode::Read, |r| r.unwrap());
+            ctx.device
+                .poll(wgpu::PollType::Wait {
+                    submission_index: None,
+                    timeout: None,
+                })
+                .unwrap();
+            assert!(
+                *read.slice(..).get_mapped_range().unwrap() == want[..],
+                "{precision}"
+            );
+        }
     }
 }
