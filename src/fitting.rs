@@ -5,12 +5,12 @@
 //! quality measures and warnings about fits that are not to be trusted.
 
 use crate::backend::{make_solver, Backend};
-use crate::config::{GdConfig, Precision};
+use crate::config::{GdConfig, Interrupt, Precision};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::gpu::AdapterChoice;
 use crate::model::{Loss, Model};
-use crate::reference::{kkt_residual, reference, ReferenceKind};
+use crate::reference::{kkt_residual, reference_until, ReferenceKind};
 use crate::solver::Fit;
 use ndarray::Array2;
 use serde::Serialize;
@@ -114,12 +114,14 @@ fn max_abs(values: impl IntoIterator<Item = f64>) -> f64 {
 }
 
 /// Mean and standard deviation of every column, checked: a constant column cannot be
-/// standardized, and one whose spread overflows f64 is reported as such.
-fn column_scales(ds: &Dataset) -> Result<(Vec<f64>, Vec<f64>)> {
+/// standardized, and one whose spread overflows f64 is reported as such. `stop` is looked
+/// at before each column.
+fn column_scales(ds: &Dataset, stop: Interrupt) -> Result<(Vec<f64>, Vec<f64>)> {
     let n = ds.n() as f64;
     let mut means = Vec::new();
     let mut stds = Vec::new();
     for (j, name) in ds.feature_names.iter().enumerate() {
+        stop.check()?;
         let col = || ds.features.column(j);
         // Σ(x/n) cannot overflow for finite x, unlike Σx.
         let mean = col().map(|v| v / n).sum::<f64>();
@@ -179,14 +181,15 @@ fn unscale(v: &[f64], means: &[f64], stds: &[f64]) -> Vec<f64> {
 }
 
 /// Values the working precision cannot hold, or whose squared errors would overflow it,
-/// are refused before any work, naming the column.
-fn check_range(ds: &Dataset, precision: Precision) -> Result<()> {
+/// are refused before any work, naming the column. `stop` is looked at before each column.
+fn check_range(ds: &Dataset, precision: Precision, stop: Interrupt) -> Result<()> {
     let (max, name) = match precision {
         Precision::F32 => (f32::MAX as f64, "f32"),
         Precision::F64 => (f64::MAX, "f64"),
     };
     let safe = max.sqrt();
     for j in 0..ds.p() {
+        stop.check()?;
         let top = max_abs(ds.features.column(j));
         if top > safe {
             return Err(Error::Data(format!(
@@ -218,8 +221,16 @@ fn check_range(ds: &Dataset, precision: Precision) -> Result<()> {
 
 /// Smallest gradient norm the working precision can be expected to certify: below it the
 /// update mu·g no longer moves the weights (under half an ulp of w), or the rounding noise of the
-/// sums dominates the gradient. An estimate; a `tol` under it is warned about.
-fn gradient_floor(work: &Dataset, loss: Loss, w_ref: &[f64], mu: f64, precision: Precision) -> f64 {
+/// sums dominates the gradient. An estimate; a `tol` under it is warned about. `stop` is
+/// looked at before each column.
+fn gradient_floor(
+    work: &Dataset,
+    loss: Loss,
+    w_ref: &[f64],
+    mu: f64,
+    precision: Precision,
+    stop: Interrupt,
+) -> Result<f64> {
     let eps = match precision {
         Precision::F32 => f32::EPSILON as f64,
         Precision::F64 => f64::EPSILON,
@@ -237,6 +248,7 @@ fn gradient_floor(work: &Dataset, loss: Loss, w_ref: &[f64], mu: f64, precision:
     };
     let mut noise2 = work.targets.iter().map(|d| scale(*d).powi(2)).sum::<f64>();
     for j in 0..work.p() {
+        stop.check()?;
         noise2 += work
             .features
             .column(j)
@@ -245,7 +257,7 @@ fn gradient_floor(work: &Dataset, loss: Loss, w_ref: &[f64], mu: f64, precision:
             .sum::<f64>();
     }
     let noise = eps * loss.grad_scale() / n * noise2.sqrt();
-    stagnation.max(noise)
+    Ok(stagnation.max(noise))
 }
 
 /// How far the fit is from its reference, and whether that is far enough to warn.
@@ -272,6 +284,11 @@ pub fn fit_dataset_with(
     req: &FitRequest,
     on_warning: &mut dyn FnMut(&Warning),
 ) -> Result<FitOutcome> {
+    // A long-lived caller's Ctrl-C: the backends look at it every epoch, and every pass over
+    // the rows here (the reference, the step, the checks: seconds on a large table) looks at
+    // it at least every block of rows or column, so an interrupted fit returns promptly
+    // whatever stage it is in.
+    let stop = req.config.interrupt;
     ds.validate()?;
     req.config.validate()?;
     let model = req.config.model;
@@ -289,23 +306,25 @@ pub fn fit_dataset_with(
             reference_kind.as_str()
         )));
     }
+    stop.check()?;
     let scaling = if req.standardize {
-        Some(column_scales(ds)?)
+        Some(column_scales(ds, stop)?)
     } else {
         None
     };
+    stop.check()?;
     // Borrowed unless standardized: the data is never copied just to be read.
     let work: std::borrow::Cow<Dataset> = match &scaling {
         Some((means, stds)) => std::borrow::Cow::Owned(standardized(ds, means, stds)?),
         None => std::borrow::Cow::Borrowed(ds),
     };
-    check_range(&work, req.config.precision)?;
+    check_range(&work, req.config.precision, stop)?;
     let solver = make_solver(req.backend, &req.adapter)?;
     // Cheap adapter, precision and size checks before any O(n·p²) work.
     solver.preflight(&work, &req.config)?;
     // The reference is solved on the matrix the fit uses, so an offset column that
     // standardization makes well-conditioned is not called rank-deficient.
-    let (ref_work, ols_note) = match reference(&model, &work) {
+    let (ref_work, ols_note) = match reference_until(&model, &work, stop) {
         Ok(r) => (r.weights, None),
         Err(e @ Error::RankDeficient { .. }) if req.allow_rank_deficient => {
             (None, Some(e.to_string()))
@@ -339,9 +358,9 @@ pub fn fit_dataset_with(
                 .optimizer
                 .momentum
                 .unwrap_or(crate::model::optimizer::DEFAULT_MOMENTUM);
-            (1.0 - b) / model.smoothness(&work)?
+            (1.0 - b) / model.smoothness_until(&work, stop)?
         }
-        Step::Auto => 1.0 / model.smoothness(&work)?,
+        Step::Auto => 1.0 / model.smoothness_until(&work, stop)?,
         Step::Value(v) => v,
     };
     let cfg = GdConfig {
@@ -355,7 +374,7 @@ pub fn fit_dataset_with(
         warnings.push(w);
     };
     if let (Some(tol), Some(w_ref)) = (cfg.tol, ref_work.as_ref()) {
-        let floor = gradient_floor(&work, model.loss, w_ref, mu, cfg.precision);
+        let floor = gradient_floor(&work, model.loss, w_ref, mu, cfg.precision, stop)?;
         if tol < floor {
             let w = Warning {
                 kind: "tol_unreachable",
@@ -401,13 +420,18 @@ pub fn fit_dataset_with(
         fit.device
     );
     // Optimality is judged where the fit was made: the penalty applies to the working
-    // (standardized) weights.
+    // (standardized) weights. Each of these is a pass over the rows (tens of milliseconds
+    // on a large table).
+    stop.check()?;
     let objective = model.objective(&work, &fit.weights);
     let kkt = kkt_residual(&model, &work, &fit.weights);
+    stop.check()?;
     let reference_objective = ref_work.as_ref().map(|r| model.objective(&work, r));
     let zero = vec![0.0; p + 1];
     let objective_at_zero = model.objective(&work, &zero);
+    stop.check()?;
     let kkt_at_zero = kkt_residual(&model, &work, &zero);
+    stop.check()?;
     let reference = match (&scaling, ref_work) {
         (Some((means, stds)), Some(r)) => Some(unscale(&r, means, stds)),
         (_, r) => r,
@@ -429,6 +453,7 @@ pub fn fit_dataset_with(
             .as_ref()
             .map(|r| crate::max_abs_diff(&fit.weights, r));
     }
+    stop.check()?;
     let squared = model.loss == Loss::Squared;
     let (mse, r2) = if squared {
         (Some(ds.mse(&fit.weights)), Some(ds.r2(&fit.weights)))

@@ -4,6 +4,7 @@
 //! under the running triangular factor and re-factored, so memory stays O(block · p) even
 //! for 10⁸ rows, and accuracy is that of Householder QR (no normal equations).
 
+use crate::config::Interrupt;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use faer::linalg::solvers::SolveLstsq;
@@ -25,9 +26,14 @@ pub struct Ols {
 
 /// Solve OLS; a rank-deficient `[1 X]` is an error that says why, never garbage.
 pub fn ols(data: &Dataset) -> Result<Ols> {
+    ols_until(data, Interrupt::default())
+}
+
+/// [`ols`], returning [`Error::Interrupted`] within a block of rows once `stop` is set.
+pub(crate) fn ols_until(data: &Dataset, stop: Interrupt) -> Result<Ols> {
     data.validate()?;
     let (n, p) = (data.n(), data.p());
-    let r = tsqr_r(data);
+    let r = tsqr_r(data, stop)?;
     let k = r.nrows().min(p + 1);
     // The small system R[:, ..p+1] w = R[:, p+1] has the same least-squares solution.
     let a = r.get(..k, ..p + 1).to_owned();
@@ -67,13 +73,15 @@ pub fn ols(data: &Dataset) -> Result<Ols> {
 /// forming that product. R has min(n, p+2) rows. Because `[1 X d] = Q·R` with orthonormal
 /// columns in Q, ‖[1 X]w − d‖² = ‖R[:, ..p+1]·w − R[:, p+1]‖² exactly for every w, so every
 /// least-squares problem on the data (OLS, ridge) can be solved on the small R alone.
-/// The caller validates `data` (n ≥ 1, p ≥ 1).
-pub(crate) fn tsqr_r(data: &Dataset) -> Mat<f64> {
+/// The caller validates `data` (n ≥ 1, p ≥ 1). `stop` is looked at before every block (a
+/// few milliseconds each), so a long factorisation can be interrupted.
+pub(crate) fn tsqr_r(data: &Dataset, stop: Interrupt) -> Result<Mat<f64>> {
     let (n, p) = (data.n(), data.p());
     let cols = p + 2; // intercept, features, target
     let mut r: Option<Mat<f64>> = None;
     let mut start = 0;
     while start < n {
+        stop.check()?;
         let end = (start + BLOCK_ROWS).min(n);
         let carried = r.as_ref().map_or(0, |m| m.nrows());
         // Values are read (f32 ones widened) straight into the block to factor: a widened
@@ -93,7 +101,7 @@ pub(crate) fn tsqr_r(data: &Dataset) -> Mat<f64> {
         r = Some(block.qr().thin_R().to_owned());
         start = end;
     }
-    r.expect("n >= 1 so at least one block")
+    Ok(r.expect("n >= 1 so at least one block"))
 }
 
 /// Explain a rank deficiency in the user's terms.

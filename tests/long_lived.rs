@@ -183,6 +183,142 @@ fn another_thread_interrupts_a_long_fit() {
     }
 }
 
+/// Sets the flag armed on this thread when descent logs that a fit's epochs have ended (the
+/// record `fit_dataset` writes before its checks), so a test can interrupt exactly there.
+struct InterruptAfterTheEpochs;
+
+thread_local! {
+    static ARMED: Cell<Option<&'static AtomicBool>> = const { Cell::new(None) };
+}
+
+impl log::Log for InterruptAfterTheEpochs {
+    fn enabled(&self, meta: &log::Metadata) -> bool {
+        meta.target() == "descent::fitting"
+    }
+
+    fn log(&self, record: &log::Record) {
+        // Only an armed thread formats the message: the allocation-counting tests of other
+        // threads see nothing of this logger.
+        if let Some(flag) = ARMED.with(Cell::get) {
+            if self.enabled(record.metadata()) && record.args().to_string().contains(" ran ") {
+                Interrupt::on(flag).interrupt();
+            }
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// The checks after the epochs (objective, KKT residual, the reference's objective, MSE,
+/// accuracy: passes over the rows, seconds on a large table) stop for an interrupt too, so
+/// Ctrl-C is never held up by them.
+#[test]
+fn an_interrupt_after_the_epochs_stops_the_checks() {
+    static LOGGER: InterruptAfterTheEpochs = InterruptAfterTheEpochs;
+    log::set_logger(&LOGGER).expect("no other logger in this test binary");
+    log::set_max_level(log::LevelFilter::Debug);
+    let ds = data::article(1_000, 444, 0.1).unwrap();
+    let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+    let mut req = request(Backend::Fused, Precision::F64, 10);
+    req.config.interrupt = Interrupt::on(flag);
+    // Not armed: the same fit completes (the logger itself changes nothing).
+    let done = fit_dataset(&ds, &req).expect("an unarmed fit completes");
+    assert_eq!(done.fit.epochs_run, 10);
+    ARMED.set(Some(flag));
+    let out = fit_dataset(&ds, &req);
+    ARMED.set(None);
+    assert!(
+        flag.load(std::sync::atomic::Ordering::Relaxed),
+        "the logger never fired"
+    );
+    assert!(
+        matches!(out, Err(Error::Interrupted)),
+        "{:?}",
+        out.map(|o| o.fit.epochs_run)
+    );
+}
+
+/// Each reference (OLS and ridge by TSQR, logistic by Newton, with and without an L2 part)
+/// stops within a block of rows once interrupted: on a table where it takes seconds, it
+/// returns `Interrupted` soon after the flag is set, not its weights.
+#[test]
+fn an_interrupt_stops_every_reference_within_a_block_of_rows() {
+    let (ds, w) = data::synthetic(&data::Synthetic {
+        n: 400_000,
+        p: 48,
+        true_weights: None,
+        sigma: 1.0,
+        seed: 71,
+    })
+    .unwrap();
+    // Labels from the same rows, noisy enough that the classes overlap.
+    let z = Model::predict(&ds, &w);
+    let mid = {
+        let mut s = z.clone();
+        s.sort_by(f64::total_cmp);
+        s[s.len() / 2]
+    };
+    let labels: Vec<f64> = z
+        .iter()
+        .enumerate()
+        .map(|(i, v)| f64::from(u8::from((*v > mid) != (i % 5 == 0))))
+        .collect();
+    let classes = Dataset::new(ds.features.to_f64().into_owned(), Array1::from(labels)).unwrap();
+    let penalty = |alpha| Penalty {
+        kind: PenaltyKind::L2,
+        alpha,
+        l1_ratio: 0.0,
+    };
+    let cases = [
+        ("ols", Model::LEAST_SQUARES, &ds),
+        (
+            "ridge",
+            Model {
+                penalty: penalty(1e-3),
+                ..Model::LEAST_SQUARES
+            },
+            &ds,
+        ),
+        (
+            "newton",
+            Model {
+                loss: Loss::Logistic,
+                ..Model::LEAST_SQUARES
+            },
+            &classes,
+        ),
+        (
+            "newton, l2",
+            Model {
+                loss: Loss::Logistic,
+                penalty: penalty(1e-3),
+            },
+            &classes,
+        ),
+    ];
+    for (name, model, data) in cases {
+        let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let start = Instant::now();
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            Interrupt::on(flag).interrupt();
+        });
+        let out = descent::reference::reference_until(&model, data, Interrupt::on(flag));
+        let took = start.elapsed();
+        stopper.join().unwrap();
+        assert!(
+            matches!(out, Err(Error::Interrupted)),
+            "{name}: finished in {took:?} before the interrupt ({:?}): make the table larger",
+            out.map(|r| r.kind)
+        );
+        // A block is milliseconds; seconds of slack for a loaded CI machine.
+        assert!(
+            took < Duration::from_secs(3),
+            "{name}: stopped after {took:?}"
+        );
+    }
+}
+
 #[test]
 fn a_borrowed_matrix_is_read_in_place_and_fits_as_an_owned_one() {
     let owned = data::article(5_000, 444, 0.1).unwrap();

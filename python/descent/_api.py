@@ -1,8 +1,27 @@
 """The command line's `adapters` and `reproduce`, as dicts."""
 
 import json
+import numbers
 
 from . import _descent
+
+
+def _count(name, value):
+    """An optional non-negative integer option, as the command line parses it: anything else
+    is bad input (ValueError), not the extension's TypeError or OverflowError."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"invalid {name}: {value!r} (expected a non-negative integer)")
+    if value >= 2**64:
+        raise ValueError(f"invalid {name}: {value!r} (at most 2^64 - 1)")
+    return int(value)
+
+
+def _text(name, value):
+    if not isinstance(value, str):
+        raise ValueError(f"invalid {name}: {value!r} (expected a string)")
+    return value
 
 
 def adapters():
@@ -48,19 +67,29 @@ def reproduce(
     Ctrl-C raises KeyboardInterrupt at once; the run finishes on its own thread.
     """
     if backends is not None and not isinstance(backends, str):
-        backends = ",".join(str(b) for b in backends)
+        try:
+            backends = ",".join(_text("backends", b) for b in backends)
+        except TypeError:
+            raise ValueError(
+                f"invalid backends: {backends!r} (expected a list of names or a "
+                "comma-separated string)"
+            ) from None
+    if mu is not None:
+        if isinstance(mu, bool) or not isinstance(mu, numbers.Real):
+            raise ValueError(f"invalid mu: {mu!r} (expected a number)")
+        mu = float(mu)
     return json.loads(
         _descent.reproduce(
-            workload=str(workload),
+            workload=_text("workload", workload),
             backends=backends,
-            precision=str(precision),
-            n=n,
-            features=features,
-            epochs=epochs,
+            precision=_text("precision", precision),
+            n=_count("n", n),
+            features=_count("features", features),
+            epochs=_count("epochs", epochs),
             mu=mu,
-            seed=seed,
-            batch_size=batch_size,
-            shuffle_seed=shuffle_seed,
+            seed=_count("seed", seed),
+            batch_size=_count("batch_size", batch_size),
+            shuffle_seed=_count("shuffle_seed", shuffle_seed),
             adapter=None if adapter is None else str(adapter),
         )
     )

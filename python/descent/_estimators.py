@@ -102,7 +102,16 @@ _ATTRIBUTES = """
 
 
 def _precision(value):
-    key = value if isinstance(value, str) else np.dtype(value).name
+    # A dtype (np.float32, "float64", np.dtype("f4")) names a precision too. None is refused,
+    # not read as np.dtype(None) (float64): it would silently pick one.
+    key = ""
+    if isinstance(value, str):
+        key = value
+    elif value is not None:
+        try:
+            key = np.dtype(value).name
+        except TypeError:
+            pass
     try:
         return _PRECISIONS[key.lower()]
     except KeyError:
@@ -307,12 +316,13 @@ class GDRegressor(RegressorMixin, _GDBase):
 
     def fit(self, X, y):
         """Fit the model from w = 0; returns self."""
-        if self.loss != "squared":
-            raise ValueError(
-                f"GDRegressor fits the squared loss only, got loss={self.loss!r} "
-                "(GDClassifier fits the logistic loss)"
-            )
+        # Inside _fitting: a refit that fails on any setting leaves no earlier fit behind.
         with self._fitting():
+            if self.loss != "squared":
+                raise ValueError(
+                    f"GDRegressor fits the squared loss only, got loss={self.loss!r} "
+                    "(GDClassifier fits the logistic loss)"
+                )
             X, y = validate_data(self, X, y, dtype=_DTYPES, order="C", y_numeric=True)
             w = self._descend(X, y)
         self.intercept_ = float(w[0])
@@ -407,12 +417,13 @@ class GDClassifier(ClassifierMixin, _GDBase):
 
     def fit(self, X, y):
         """Fit the model from w = 0; returns self."""
-        if self.loss != "logistic":
-            raise ValueError(
-                f"GDClassifier fits the logistic loss only, got loss={self.loss!r} "
-                "(GDRegressor fits the squared loss)"
-            )
+        # Inside _fitting: a refit that fails on any setting leaves no earlier fit behind.
         with self._fitting():
+            if self.loss != "logistic":
+                raise ValueError(
+                    f"GDClassifier fits the logistic loss only, got loss={self.loss!r} "
+                    "(GDRegressor fits the squared loss)"
+                )
             w = self._fit_binary(X, y)
         self.intercept_ = np.array([w[0]])
         self.coef_ = np.array(w[1:]).reshape(1, -1)

@@ -2,9 +2,11 @@
 
 import _thread
 import json
+import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -40,7 +42,8 @@ def test_adapters_is_the_clis_list():
     out = subprocess.run(
         [cli(), "adapters", "--json"], capture_output=True, text=True, check=True
     )
-    assert [a["name"] for a in json.loads(out.stdout)] == [a["name"] for a in listed]
+    # The whole records, not only the names: capabilities and limits as the CLI reports them.
+    assert json.loads(out.stdout) == listed
 
 
 def test_reproduce_on_naive_is_the_articles_answer_bit_for_bit():
@@ -96,6 +99,38 @@ def test_reproduce_errors_are_the_clis():
         descent.reproduce(backends=["tpu"])
 
 
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        # Bad arguments are bad input (ValueError), never PyO3's TypeError or OverflowError.
+        (dict(n=-1), "invalid n: -1 (expected a non-negative integer)"),
+        (dict(n="10"), "invalid n: '10' (expected a non-negative integer)"),
+        (dict(n=2.5), "invalid n: 2.5 (expected a non-negative integer)"),
+        (dict(epochs=True), "invalid epochs: True (expected a non-negative integer)"),
+        (dict(seed=2**64), "invalid seed: 18446744073709551616 (at most 2^64 - 1)"),
+        (dict(batch_size=-4), "invalid batch_size: -4"),
+        (dict(features=[3]), "invalid features: [3]"),
+        (dict(mu="auto"), "invalid mu: 'auto' (expected a number)"),
+        (dict(backends=5), "invalid backends: 5"),
+        (dict(backends=["fused", 3]), "invalid backends: 3 (expected a string)"),
+        (dict(workload=None), "invalid workload: None (expected a string)"),
+        (dict(precision=64), "invalid precision: 64 (expected a string)"),
+    ],
+)
+def test_reproduce_refuses_bad_arguments_with_a_value_error(kwargs, message):
+    with pytest.raises(ValueError) as e:
+        descent.reproduce(backends=kwargs.pop("backends", ["naive"]), **kwargs)
+    assert str(e.value).startswith(message), str(e.value)
+
+
+def test_reproduce_takes_numpy_integers_and_floats():
+    ours = descent.reproduce(
+        backends=["fused"], n=np.int64(500), epochs=np.uint32(20), mu=np.float32(0.125)
+    )
+    plain = descent.reproduce(backends=["fused"], n=500, epochs=20, mu=0.125)
+    assert strip_times(ours) == strip_times(plain)
+
+
 @pytest.fixture
 def sigint():
     """Python's own SIGINT handler, as in an interactive session. A process started in the
@@ -133,6 +168,25 @@ def test_ctrl_c_interrupts_a_long_fit_within_a_second(backend, sigint):
         m.predict(X)
     # The estimator (and descent) still work afterwards.
     m.set_params(epochs=10).fit(X, y)
+
+
+def test_ctrl_c_interrupts_the_work_before_and_after_the_epochs(sigint, caplog):
+    """The reference solve (Newton here), the step size and the checks take seconds on a large
+    table: Ctrl-C stops them within a block of rows too, not only the epochs."""
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(400_000, 32))
+    y = (X @ rng.normal(size=32) + rng.normal(size=400_000) > 0).astype(int)
+    m = GDClassifier(penalty="l2", alpha=1e-4, tol=None, epochs=1)
+    timer = interrupt_after(0.2)
+    start = time.monotonic()
+    with caplog.at_level(logging.DEBUG, logger="descent"), pytest.raises(KeyboardInterrupt):
+        m.fit(X, y)
+    took = time.monotonic() - start
+    timer.join()
+    # Interrupted before the epochs began: descent logs "fitting ..." as they start.
+    started = [r for r in caplog.records if r.getMessage().startswith("fitting ")]
+    assert not started, "the reference finished within 0.2 s: make the table larger"
+    assert took < 1.8, took
 
 
 def test_ctrl_c_interrupts_a_gpu_fit(sigint):
@@ -173,3 +227,21 @@ def test_gpu_fits_match_the_cpu_and_reuse_one_device():
     again = GDRegressor(backend="gpu", precision="f32", tol=None, epochs=50).fit(X, X[:, 0])
     assert again.fit_report_["backend"] == "gpu"
     assert _descent._devices_opened() == opened
+
+
+def test_the_article_example_runs_and_reproduces_the_article(tmp_path):
+    """examples/article.py end to end: every row runs, and it asserts `naive` is bit-exact."""
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "article.py")
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    out = subprocess.run(
+        [sys.executable, example, "--plot", str(tmp_path / "timings.png")],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "descent naive reproduces the article's weights bit for bit." in out.stdout
+    for row in ["NumPy loop", "descent naive", "descent ndarray", "descent fused"]:
+        assert row in out.stdout, out.stdout
+    if gpu_available():
+        assert "descent gpu" in out.stdout, out.stdout + out.stderr
+    # Importing descent quiets Mesa's headless warning (no XDG_RUNTIME_DIR) on Linux.
+    assert "XDG_RUNTIME_DIR" not in out.stderr, out.stderr

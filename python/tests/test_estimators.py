@@ -8,6 +8,7 @@ import threading
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes, make_classification
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -189,6 +190,10 @@ def test_more_than_two_classes_is_a_clear_error():
         (dict(alpha=-1.0), "invalid configuration: alpha must be a finite number ≥ 0, got -1"),
         (dict(mu=10.0, optimizer="gd", tol=None), "gradient descent diverged at epoch"),
         (dict(epochs=-3), "invalid epochs"),
+        # A precision that is not one: refused, not read as NumPy's default dtype.
+        (dict(precision=None), "invalid configuration: unknown precision 'None' (expected f32 or f64)"),
+        (dict(precision=123), "invalid configuration: unknown precision '123' (expected f32 or f64)"),
+        (dict(loss="logistic"), "GDRegressor fits the squared loss only"),
     ],
 )
 def test_bad_input_is_a_value_error_with_the_clis_message(params, message):
@@ -197,6 +202,31 @@ def test_bad_input_is_a_value_error_with_the_clis_message(params, message):
     with pytest.raises(ValueError) as e:
         GDRegressor(**params).fit(X, y)
     assert str(e.value).startswith(message), str(e.value)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 20 epochs
+@pytest.mark.parametrize(
+    "make,bad",
+    [
+        (GDRegressor, dict(loss="logistic")),
+        (GDRegressor, dict(precision="f16")),
+        (GDRegressor, dict(epochs=0)),
+        (GDClassifier, dict(loss="squared")),
+        (GDClassifier, dict(backend="tpu")),
+    ],
+)
+def test_a_refit_that_fails_leaves_the_estimator_unfitted(make, bad):
+    X, y = regression()
+    if make is GDClassifier:
+        y = (y > np.median(y)).astype(int)
+    m = make(epochs=20, tol=None).fit(X, y)
+    m.predict(X)
+    with pytest.raises(ValueError):
+        m.set_params(**bad).fit(X, y)
+    # No weights of the earlier fit are left to be taken for this one's.
+    with pytest.raises(NotFittedError):
+        m.predict(X)
+    assert not hasattr(m, "coef_") and not hasattr(m, "fit_report_")
 
 
 def test_descent_checks_its_input_before_any_work():

@@ -201,6 +201,16 @@ impl Model {
     /// eigenvalue is computed in f64 on the smaller of AᵀA and AAᵀ (they share their nonzero
     /// eigenvalues), so a wide table costs no more than a tall one.
     pub fn smoothness(&self, ds: &Dataset) -> Result<f64> {
+        self.smoothness_until(ds, crate::config::Interrupt::default())
+    }
+
+    /// [`Model::smoothness`], returning [`Error::Interrupted`] within a block of rows once
+    /// `stop` is set.
+    pub(crate) fn smoothness_until(
+        &self,
+        ds: &Dataset,
+        stop: crate::config::Interrupt,
+    ) -> Result<f64> {
         let (n, p) = (ds.n(), ds.p());
         // A = [1 X] a block of rows at a time, so a tall table is never copied whole.
         let block = |rows: std::ops::Range<usize>| {
@@ -219,6 +229,7 @@ impl Model {
         } else {
             let mut ata = Mat::<f64>::zeros(p + 1, p + 1);
             for start in (0..n).step_by(crate::ols::BLOCK_ROWS) {
+                stop.check()?;
                 let a = block(start..(start + crate::ols::BLOCK_ROWS).min(n));
                 ata += a.transpose() * &a;
             }

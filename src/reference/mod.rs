@@ -29,6 +29,7 @@ pub use kkt::kkt_residual;
 pub use newton::newton_logistic;
 pub use ridge::ridge;
 
+use crate::config::Interrupt;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::model::{Loss, Model};
@@ -101,12 +102,20 @@ pub fn reference_kind(model: &Model) -> ReferenceKind {
 /// data without an L2 part is an error (no finite minimum); [`ReferenceKind::Kkt`] returns
 /// no weights.
 pub fn reference(model: &Model, data: &Dataset) -> Result<Reference> {
+    reference_until(model, data, Interrupt::default())
+}
+
+/// [`reference`], returning [`crate::Error::Interrupted`] once `stop` is set: the solvers
+/// look at it before every block of rows (milliseconds), so a caller's Ctrl-C is not held
+/// up by the seconds a reference on a large table can take.
+pub fn reference_until(model: &Model, data: &Dataset, stop: Interrupt) -> Result<Reference> {
     model.validate()?;
     let kind = reference_kind(model);
+    let l2 = model.penalty.l2_strength();
     let weights = match kind {
-        ReferenceKind::Ols => Some(crate::ols::ols(data)?.weights),
-        ReferenceKind::Ridge => Some(ridge(data, model.penalty.l2_strength())?),
-        ReferenceKind::Newton => Some(newton_logistic(data, model.penalty.l2_strength())?),
+        ReferenceKind::Ols => Some(crate::ols::ols_until(data, stop)?.weights),
+        ReferenceKind::Ridge => Some(ridge::ridge_until(data, l2, stop)?),
+        ReferenceKind::Newton => Some(newton::newton_logistic_until(data, l2, stop)?),
         ReferenceKind::Kkt => {
             data.validate()?;
             model.check_data(data)?;

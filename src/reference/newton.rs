@@ -1,5 +1,6 @@
 //! Logistic regression (with an optional L2 part) in f64 by damped Newton's method (IRLS).
 
+use crate::config::Interrupt;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::logistic::{check_labels, sigmoid};
@@ -60,6 +61,12 @@ fn separable(detail: &str) -> Error {
 /// the loss of the separated rows underflows the tolerance. With `l2 > 0` and both classes
 /// present, J is strongly convex in w and coercive in w0, so it always converges.
 pub fn newton_logistic(data: &Dataset, l2: f64) -> Result<Vec<f64>> {
+    newton_logistic_until(data, l2, Interrupt::default())
+}
+
+/// [`newton_logistic`], returning [`Error::Interrupted`] within a block of rows once `stop`
+/// is set (one Newton iteration on a large table takes seconds).
+pub(crate) fn newton_logistic_until(data: &Dataset, l2: f64, stop: Interrupt) -> Result<Vec<f64>> {
     if !(l2.is_finite() && l2 >= 0.0) {
         return Err(Error::Config(format!(
             "the L2 strength α(1−ρ) must be finite and ≥ 0, got {l2}"
@@ -78,7 +85,7 @@ pub fn newton_logistic(data: &Dataset, l2: f64) -> Result<Vec<f64>> {
     }
     if l2 == 0.0 {
         // Without the L2 part a rank-deficient [1 X] leaves a whole line of minimisers.
-        if let Err(Error::RankDeficient { rank, cols, hint }) = crate::ols::ols(data) {
+        if let Err(Error::RankDeficient { rank, cols, hint }) = crate::ols::ols_until(data, stop) {
             return Err(Error::Data(format!(
                 "[1 X] has rank {rank} but {cols} columns ({hint}): the unpenalized logistic \
                  loss has no unique minimum; add an L2 penalty, e.g. --penalty l2 --alpha 1e-4"
@@ -86,16 +93,22 @@ pub fn newton_logistic(data: &Dataset, l2: f64) -> Result<Vec<f64>> {
         }
     }
 
-    minimise(data, &y, l2, vec![0.0; data.p() + 1])
+    minimise(data, &y, l2, vec![0.0; data.p() + 1], stop)
 }
 
 /// Damped Newton from `w` (checked data, 0/1 labels `y`, both classes present).
-fn minimise(data: &Dataset, y: &[f64], l2: f64, mut w: Vec<f64>) -> Result<Vec<f64>> {
+fn minimise(
+    data: &Dataset,
+    y: &[f64],
+    l2: f64,
+    mut w: Vec<f64>,
+    stop: Interrupt,
+) -> Result<Vec<f64>> {
     let p = data.p();
-    let g0 = evaluate(data, y, &vec![0.0; p + 1], l2, false).grad;
+    let g0 = evaluate(data, y, &vec![0.0; p + 1], l2, false, stop)?.grad;
     let tol = GRAD_TOL * max_abs(&g0).max(1.0);
     for it in 0..MAX_ITER {
-        let ev = evaluate(data, y, &w, l2, true);
+        let ev = evaluate(data, y, &w, l2, true, stop)?;
         if l2 == 0.0 && ev.all_correct {
             return Err(separable(&format!(
                 " (Newton iterate {it} classifies every row correctly)"
@@ -137,7 +150,7 @@ fn minimise(data: &Dataset, y: &[f64], l2: f64, mut w: Vec<f64>) -> Result<Vec<f
                     finish(w, gmax, tol)
                 };
             }
-            let jt = evaluate(data, y, &trial, l2, false).j;
+            let jt = evaluate(data, y, &trial, l2, false, stop)?.j;
             if jt <= ev.j + ARMIJO * t * slope + slack {
                 let wmax = max_abs(&w).max(1.0);
                 w = trial;
@@ -192,7 +205,15 @@ struct Eval {
     all_correct: bool,
 }
 
-fn evaluate(data: &Dataset, y: &[f64], w: &[f64], l2: f64, hessian: bool) -> Eval {
+/// `stop` is looked at before every block of rows: `Err(Error::Interrupted)` once set.
+fn evaluate(
+    data: &Dataset,
+    y: &[f64],
+    w: &[f64],
+    l2: f64,
+    hessian: bool,
+    stop: Interrupt,
+) -> Result<Eval> {
     let (n, p) = (data.n(), data.p());
     let wcol = Mat::<f64>::from_fn(p + 1, 1, |i, _| w[i]);
     let mut loss = 0.0;
@@ -201,6 +222,7 @@ fn evaluate(data: &Dataset, y: &[f64], w: &[f64], l2: f64, hessian: bool) -> Eva
     let mut all_correct = true;
     let mut start = 0;
     while start < n {
+        stop.check()?;
         let end = (start + BLOCK_ROWS).min(n);
         let x = data.features.rows_f64(start..end);
         let a = Mat::<f64>::from_fn(
@@ -243,12 +265,12 @@ fn evaluate(data: &Dataset, y: &[f64], w: &[f64], l2: f64, hessian: bool) -> Eva
             h[(i, j)] / nf + if i == j && i > 0 { l2 } else { 0.0 }
         })
     });
-    Eval {
+    Ok(Eval {
         j: loss / nf + penalty,
         grad,
         hess,
         all_correct,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -271,7 +293,7 @@ mod tests {
             Array1::from(y.clone()),
         )
         .unwrap();
-        let w = minimise(&data, &y, 0.0, vec![0.0, 8.0]).unwrap();
+        let w = minimise(&data, &y, 0.0, vec![0.0, 8.0], Interrupt::default()).unwrap();
         assert!(w[0].abs() < 1e-12, "{w:?}");
         assert!((w[1] - 3f64.ln()).abs() < 1e-12, "{w:?}");
         // The public entry point starts at 0 and agrees.

@@ -1,5 +1,6 @@
 //! Ridge regression (squared loss with an L2 part) in f64 by QR on the streamed TSQR factor.
 
+use crate::config::Interrupt;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::ols::tsqr_r;
@@ -27,6 +28,11 @@ use faer::Mat;
 /// Errors: `l2` not finite and > 0 (`Error::Config`; λ = 0 is OLS, [`crate::ols::ols`]),
 /// invalid data.
 pub fn ridge(data: &Dataset, l2: f64) -> Result<Vec<f64>> {
+    ridge_until(data, l2, Interrupt::default())
+}
+
+/// [`ridge`], returning [`Error::Interrupted`] within a block of rows once `stop` is set.
+pub(crate) fn ridge_until(data: &Dataset, l2: f64, stop: Interrupt) -> Result<Vec<f64>> {
     if !(l2.is_finite() && l2 > 0.0) {
         return Err(Error::Config(format!(
             "ridge needs an L2 strength α(1−ρ) that is finite and > 0, got {l2} (with 0 the \
@@ -35,7 +41,7 @@ pub fn ridge(data: &Dataset, l2: f64) -> Result<Vec<f64>> {
     }
     data.validate()?;
     let (n, p) = (data.n(), data.p());
-    let r = tsqr_r(data);
+    let r = tsqr_r(data, stop)?;
     let k = r.nrows();
     let c = (l2 * n as f64 / 2.0).sqrt();
     // [R_A; c·[0 I]] and [r_y; 0].
