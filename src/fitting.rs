@@ -289,6 +289,13 @@ pub fn fit_dataset_with(
     // it at least every block of rows or column, so an interrupted fit returns promptly
     // whatever stage it is in.
     let stop = req.config.interrupt;
+    log::debug!(
+        "preparing {}×{} ({} features): the checks, the {} reference, the step",
+        ds.n(),
+        ds.p(),
+        ds.features.precision(),
+        crate::reference::reference_kind(&req.config.model).as_str()
+    );
     ds.validate()?;
     req.config.validate()?;
     let model = req.config.model;
@@ -455,8 +462,11 @@ pub fn fit_dataset_with(
     }
     stop.check()?;
     let squared = model.loss == Loss::Squared;
+    // One check before each pass over the rows.
     let (mse, r2) = if squared {
-        (Some(ds.mse(&fit.weights)), Some(ds.r2(&fit.weights)))
+        let mse = ds.mse(&fit.weights);
+        stop.check()?;
+        (Some(mse), Some(ds.r2(&fit.weights)))
     } else {
         (None, None)
     };
@@ -464,6 +474,7 @@ pub fn fit_dataset_with(
         (None, None)
     } else {
         let yhat = Model::predict(ds, &fit.weights);
+        stop.check()?;
         let right = yhat
             .iter()
             .zip(ds.targets.iter())
@@ -474,7 +485,9 @@ pub fn fit_dataset_with(
             Some(model.mean_loss(ds, &fit.weights)),
         )
     };
+    stop.check()?;
     let ols_mse = reference.as_ref().filter(|_| squared).map(|r| ds.mse(r));
+    stop.check()?;
     let ols_r2 = reference.as_ref().filter(|_| squared).map(|r| ds.r2(r));
     let mut remedies = Vec::new();
     if !req.standardize {

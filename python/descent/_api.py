@@ -1,9 +1,38 @@
 """The command line's `adapters` and `reproduce`, as dicts."""
 
+import atexit
+import contextlib
 import json
 import numbers
+import os
+import sys
+import tempfile
 
 from . import _descent
+
+_runtime_dir = None
+
+
+def _quiet_mesa():
+    """Before descent first touches a GPU: on a headless Linux machine (no login session, so
+    no XDG_RUNTIME_DIR), Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid or not
+    set" each time an instance is created, though nothing fails. Any directory of the user's
+    own quiets them: a private one (mode 0700, as the XDG spec asks) is made once and named in
+    this process's environment, which child processes inherit. A value already set is left
+    alone, and CPU-only use never gets here. (The CLI sets the same default for itself.)"""
+    global _runtime_dir
+    if _runtime_dir is None and sys.platform.startswith("linux"):
+        _runtime_dir = os.environ.get("XDG_RUNTIME_DIR") or ""
+        if not _runtime_dir:
+            _runtime_dir = tempfile.mkdtemp(prefix="descent-xdg-")
+            os.environ["XDG_RUNTIME_DIR"] = _runtime_dir
+            # Removed at exit unless something put a file there.
+            atexit.register(_remove_if_empty, _runtime_dir)
+
+
+def _remove_if_empty(path):
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
 
 
 def _count(name, value):
@@ -31,6 +60,7 @@ def adapters():
     backend, device_type, shader_f64, subgroups, max_storage_buffer_binding_size, ...).
     An empty list when there is none.
     """
+    _quiet_mesa()
     return json.loads(_descent.adapters())
 
 
@@ -68,6 +98,8 @@ def reproduce(
     """
     if backends is not None and not isinstance(backends, str):
         try:
+            if isinstance(backends, (bytes, bytearray)):  # iterable, but of ints
+                raise TypeError
             backends = ",".join(_text("backends", b) for b in backends)
         except TypeError:
             raise ValueError(
@@ -75,9 +107,13 @@ def reproduce(
                 "comma-separated string)"
             ) from None
     if mu is not None:
-        if isinstance(mu, bool) or not isinstance(mu, numbers.Real):
-            raise ValueError(f"invalid mu: {mu!r} (expected a number)")
-        mu = float(mu)
+        try:
+            if isinstance(mu, bool) or not isinstance(mu, numbers.Real):
+                raise TypeError
+            mu = float(mu)
+        except (TypeError, OverflowError):  # 10**400 is Real but no float
+            raise ValueError(f"invalid mu: {mu!r} (expected a number)") from None
+    _quiet_mesa()
     return json.loads(
         _descent.reproduce(
             workload=_text("workload", workload),

@@ -13,6 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from . import _descent
+from ._api import _quiet_mesa
 
 _PRECISIONS = {"f32": "f32", "float32": "f32", "f64": "f64", "float64": "f64"}
 # X dtypes descent reads as they are (C-contiguous ones in place); anything else is
@@ -201,6 +202,8 @@ class _GDBase(BaseEstimator):
         """Fit descent on validated float64 or float32 C-ordered X and float y; set the
         attributes.
         `stacklevel` makes warnings point at the caller of `fit`."""
+        if str(self.backend).lower() == "gpu":
+            _quiet_mesa()
         names = getattr(self, "feature_names_in_", None)
         names = (
             [str(n) for n in names]

@@ -112,6 +112,8 @@ def test_reproduce_errors_are_the_clis():
         (dict(features=[3]), "invalid features: [3]"),
         (dict(mu="auto"), "invalid mu: 'auto' (expected a number)"),
         (dict(backends=5), "invalid backends: 5"),
+        (dict(backends=b"naive"), "invalid backends: b'naive'"),
+        (dict(mu=10**400), "invalid mu: 1000"),
         (dict(backends=["fused", 3]), "invalid backends: 3 (expected a string)"),
         (dict(workload=None), "invalid workload: None (expected a string)"),
         (dict(precision=64), "invalid precision: 64 (expected a string)"),
@@ -170,9 +172,10 @@ def test_ctrl_c_interrupts_a_long_fit_within_a_second(backend, sigint):
     m.set_params(epochs=10).fit(X, y)
 
 
-def test_ctrl_c_interrupts_the_work_before_and_after_the_epochs(sigint, caplog):
-    """The reference solve (Newton here), the step size and the checks take seconds on a large
-    table: Ctrl-C stops them within a block of rows too, not only the epochs."""
+def test_ctrl_c_interrupts_the_reference_solve_before_the_epochs(sigint, caplog):
+    """The reference solve (Newton here) and the step size take seconds on a large table:
+    Ctrl-C stops them within a block of rows too, not only the epochs. (The checks after the
+    epochs are tested in tests/long_lived.rs.)"""
     rng = np.random.RandomState(3)
     X = rng.normal(size=(400_000, 32))
     y = (X @ rng.normal(size=32) + rng.normal(size=400_000) > 0).astype(int)
@@ -183,8 +186,11 @@ def test_ctrl_c_interrupts_the_work_before_and_after_the_epochs(sigint, caplog):
         m.fit(X, y)
     took = time.monotonic() - start
     timer.join()
-    # Interrupted before the epochs began: descent logs "fitting ..." as they start.
-    started = [r for r in caplog.records if r.getMessage().startswith("fitting ")]
+    # Interrupted in descent (it logs "preparing ..." as its checks begin) before the epochs
+    # began (it logs "fitting ..." as they start), not in scikit-learn's validation.
+    said = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("preparing 400000×32") for m in said), said
+    started = [m for m in said if m.startswith("fitting ")]
     assert not started, "the reference finished within 0.2 s: make the table larger"
     assert took < 1.8, took
 
@@ -243,5 +249,29 @@ def test_the_article_example_runs_and_reproduces_the_article(tmp_path):
         assert row in out.stdout, out.stdout
     if gpu_available():
         assert "descent gpu" in out.stdout, out.stdout + out.stderr
-    # Importing descent quiets Mesa's headless warning (no XDG_RUNTIME_DIR) on Linux.
+    # descent quiets Mesa's headless warning (no XDG_RUNTIME_DIR) before it opens a GPU.
     assert "XDG_RUNTIME_DIR" not in out.stderr, out.stderr
+
+
+def test_a_private_runtime_dir_is_made_only_when_a_gpu_is_touched_without_one(tmp_path):
+    """Without XDG_RUNTIME_DIR: importing descent and a CPU fit leave the environment alone;
+    the first GPU use names a new directory of the user's own, mode 0700."""
+    script = """
+import os, stat, numpy as np, descent
+assert "XDG_RUNTIME_DIR" not in os.environ
+descent.GDRegressor(epochs=5, tol=None).fit(np.eye(4), np.arange(4.0))
+assert "XDG_RUNTIME_DIR" not in os.environ
+descent.adapters()
+d = os.environ["XDG_RUNTIME_DIR"]
+st = os.stat(d)
+assert stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == os.getuid(), (d, oct(st.st_mode))
+descent.adapters()
+assert os.environ["XDG_RUNTIME_DIR"] == d
+print("ok")
+"""
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+    assert "XDG_RUNTIME_DIR is invalid" not in out.stderr, out.stderr

@@ -85,11 +85,17 @@ pub(crate) fn newton_logistic_until(data: &Dataset, l2: f64, stop: Interrupt) ->
     }
     if l2 == 0.0 {
         // Without the L2 part a rank-deficient [1 X] leaves a whole line of minimisers.
-        if let Err(Error::RankDeficient { rank, cols, hint }) = crate::ols::ols_until(data, stop) {
-            return Err(Error::Data(format!(
-                "[1 X] has rank {rank} but {cols} columns ({hint}): the unpenalized logistic \
-                 loss has no unique minimum; add an L2 penalty, e.g. --penalty l2 --alpha 1e-4"
-            )));
+        match crate::ols::ols_until(data, stop) {
+            Err(Error::RankDeficient { rank, cols, hint }) => {
+                return Err(Error::Data(format!(
+                    "[1 X] has rank {rank} but {cols} columns ({hint}): the unpenalized \
+                     logistic loss has no unique minimum; add an L2 penalty, e.g. --penalty l2 \
+                     --alpha 1e-4"
+                )))
+            }
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
+            // Other errors are the data checks Newton makes itself below.
+            _ => {}
         }
     }
 
