@@ -289,19 +289,17 @@ pub fn fit_dataset_with(
     // it at least every block of rows or column, so an interrupted fit returns promptly
     // whatever stage it is in.
     let stop = req.config.interrupt;
+    let model = req.config.model;
+    let (n, p) = (ds.n(), ds.p());
+    let reference_kind = crate::reference::reference_kind(&model);
     log::debug!(
-        "preparing {}×{} ({} features): the checks, the {} reference, the step",
-        ds.n(),
-        ds.p(),
+        "preparing {n}×{p} ({} features): the checks, the {} reference, the step",
         ds.features.precision(),
-        crate::reference::reference_kind(&req.config.model).as_str()
+        reference_kind.as_str()
     );
     ds.validate()?;
     req.config.validate()?;
-    let model = req.config.model;
     req.config.check_data(ds)?;
-    let (n, p) = (ds.n(), ds.p());
-    let reference_kind = crate::reference::reference_kind(&model);
     // Shape first: an unpenalised reference needs n > p, and everything below costs
     // O(n·p²). A penalty makes the optimum unique whatever the shape.
     if n < p + 1 && model.penalty.alpha == 0.0 && !req.allow_rank_deficient {
@@ -427,8 +425,8 @@ pub fn fit_dataset_with(
         fit.device
     );
     // Optimality is judged where the fit was made: the penalty applies to the working
-    // (standardized) weights. Each of these is a pass over the rows (tens of milliseconds
-    // on a large table).
+    // (standardized) weights. These are passes over the rows (tens of milliseconds each on
+    // a large table), with checks between them.
     stop.check()?;
     let objective = model.objective(&work, &fit.weights);
     let kkt = kkt_residual(&model, &work, &fit.weights);
@@ -438,7 +436,6 @@ pub fn fit_dataset_with(
     let objective_at_zero = model.objective(&work, &zero);
     stop.check()?;
     let kkt_at_zero = kkt_residual(&model, &work, &zero);
-    stop.check()?;
     let reference = match (&scaling, ref_work) {
         (Some((means, stds)), Some(r)) => Some(unscale(&r, means, stds)),
         (_, r) => r,
@@ -462,7 +459,6 @@ pub fn fit_dataset_with(
     }
     stop.check()?;
     let squared = model.loss == Loss::Squared;
-    // One check before each pass over the rows.
     let (mse, r2) = if squared {
         let mse = ds.mse(&fit.weights);
         stop.check()?;

@@ -7,10 +7,11 @@ import numbers
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 
 from . import _descent
 
-_runtime_dir = None
+_mesa_quieted = False
 
 
 def _quiet_mesa():
@@ -20,14 +21,15 @@ def _quiet_mesa():
     own quiets them: a private one (mode 0700, as the XDG spec asks) is made once and named in
     this process's environment, which child processes inherit. A value already set is left
     alone, and CPU-only use never gets here. (The CLI sets the same default for itself.)"""
-    global _runtime_dir
-    if _runtime_dir is None and sys.platform.startswith("linux"):
-        _runtime_dir = os.environ.get("XDG_RUNTIME_DIR") or ""
-        if not _runtime_dir:
-            _runtime_dir = tempfile.mkdtemp(prefix="descent-xdg-")
-            os.environ["XDG_RUNTIME_DIR"] = _runtime_dir
-            # Removed at exit unless something put a file there.
-            atexit.register(_remove_if_empty, _runtime_dir)
+    global _mesa_quieted
+    if _mesa_quieted:
+        return
+    _mesa_quieted = True
+    if sys.platform.startswith("linux") and not os.environ.get("XDG_RUNTIME_DIR"):
+        path = tempfile.mkdtemp(prefix="descent-xdg-")
+        os.environ["XDG_RUNTIME_DIR"] = path
+        # Removed at exit unless something put a file there.
+        atexit.register(_remove_if_empty, path)
 
 
 def _remove_if_empty(path):
@@ -47,10 +49,32 @@ def _count(name, value):
     return int(value)
 
 
+def _number(name, value):
+    """An optional float option: a real number a float can hold (10**400 is Real, no float)."""
+    if value is None:
+        return None
+    if not isinstance(value, bool) and isinstance(value, numbers.Real):
+        with contextlib.suppress(OverflowError):
+            return float(value)
+    raise ValueError(f"invalid {name}: {value!r} (expected a number)")
+
+
 def _text(name, value):
     if not isinstance(value, str):
         raise ValueError(f"invalid {name}: {value!r} (expected a string)")
     return value
+
+
+def _names(name, value):
+    """An optional list of names (or one comma-separated string), as that string."""
+    if value is None or isinstance(value, str):
+        return value
+    # bytes are iterable, but of ints.
+    if isinstance(value, (bytes, bytearray)) or not isinstance(value, Iterable):
+        raise ValueError(
+            f"invalid {name}: {value!r} (expected a list of names or a comma-separated string)"
+        )
+    return ",".join(_text(name, v) for v in value)
 
 
 def adapters():
@@ -96,36 +120,18 @@ def reproduce(
 
     Ctrl-C raises KeyboardInterrupt at once; the run finishes on its own thread.
     """
-    if backends is not None and not isinstance(backends, str):
-        try:
-            if isinstance(backends, (bytes, bytearray)):  # iterable, but of ints
-                raise TypeError
-            backends = ",".join(_text("backends", b) for b in backends)
-        except TypeError:
-            raise ValueError(
-                f"invalid backends: {backends!r} (expected a list of names or a "
-                "comma-separated string)"
-            ) from None
-    if mu is not None:
-        try:
-            if isinstance(mu, bool) or not isinstance(mu, numbers.Real):
-                raise TypeError
-            mu = float(mu)
-        except (TypeError, OverflowError):  # 10**400 is Real but no float
-            raise ValueError(f"invalid mu: {mu!r} (expected a number)") from None
-    _quiet_mesa()
-    return json.loads(
-        _descent.reproduce(
-            workload=_text("workload", workload),
-            backends=backends,
-            precision=_text("precision", precision),
-            n=_count("n", n),
-            features=_count("features", features),
-            epochs=_count("epochs", epochs),
-            mu=mu,
-            seed=_count("seed", seed),
-            batch_size=_count("batch_size", batch_size),
-            shuffle_seed=_count("shuffle_seed", shuffle_seed),
-            adapter=None if adapter is None else str(adapter),
-        )
+    settings = dict(
+        workload=_text("workload", workload),
+        backends=_names("backends", backends),
+        precision=_text("precision", precision),
+        n=_count("n", n),
+        features=_count("features", features),
+        epochs=_count("epochs", epochs),
+        mu=_number("mu", mu),
+        seed=_count("seed", seed),
+        batch_size=_count("batch_size", batch_size),
+        shuffle_seed=_count("shuffle_seed", shuffle_seed),
+        adapter=None if adapter is None else str(adapter),
     )
+    _quiet_mesa()
+    return json.loads(_descent.reproduce(**settings))
