@@ -1,112 +1,15 @@
 //! Gradient-descent settings, validated before any data is touched (as linfa does).
 
 use crate::error::{Error, Result};
+pub use crate::interrupt::Interrupt;
 use crate::model::{Model, Optimizer, Schedule};
-use serde::Serialize;
-use std::sync::atomic::{AtomicBool, Ordering};
+pub use crate::scalar::Precision;
 
 /// Divergence test shared by every backend (CPU `descend`, WGSL `apply_update`): the run has
 /// diverged once ‖∇J‖² exceeds this multiple of its first epoch's value. Gradient descent
 /// with a step ≤ 2/L on a convex L-smooth objective never lets ‖∇J‖ grow (co-coercivity),
 /// so a doubled norm proves the step too large, long before the weights overflow.
 pub const GRADIENT_GROWTH_LIMIT: f64 = 4.0;
-
-/// Floating-point precision of a fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    F32,
-    #[default]
-    F64,
-}
-
-impl Precision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Precision::F32 => "f32",
-            Precision::F64 => "f64",
-        }
-    }
-}
-
-impl std::str::FromStr for Precision {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "f32" => Ok(Precision::F32),
-            "f64" => Ok(Precision::F64),
-            other => Err(Error::Config(format!(
-                "unknown precision '{other}' (expected f32 or f64)"
-            ))),
-        }
-    }
-}
-
-impl std::fmt::Display for Precision {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A handle another thread uses to stop a running fit: the CPU backends look at it every
-/// epoch (and between mini-batches), the GPU backend between command-buffer chunks; a fit
-/// that sees it set returns [`Error::Interrupted`]. The default handle has no flag and is
-/// never set (one branch per epoch). It is `Copy`, as every other setting, so the flag is
-/// `'static`: a `static`, or one leaked and reused by a long-lived caller.
-#[derive(Clone, Copy, Default)]
-pub struct Interrupt(Option<&'static AtomicBool>);
-
-impl Interrupt {
-    /// A handle on `flag`: the fit stops once someone stores `true` in it.
-    pub const fn on(flag: &'static AtomicBool) -> Self {
-        Interrupt(Some(flag))
-    }
-
-    /// Ask every fit holding this handle to stop.
-    pub fn interrupt(&self) {
-        if let Some(f) = self.0 {
-            f.store(true, Ordering::Relaxed);
-        }
-    }
-
-    /// True when the handle watches a flag (a fit may then be interrupted).
-    pub fn is_armed(&self) -> bool {
-        self.0.is_some()
-    }
-
-    pub fn is_set(&self) -> bool {
-        self.0.is_some_and(|f| f.load(Ordering::Relaxed))
-    }
-
-    /// `Err(Error::Interrupted)` once set.
-    pub fn check(&self) -> Result<()> {
-        if self.is_set() {
-            Err(Error::Interrupted)
-        } else {
-            Ok(())
-        }
-    }
-}
-
-/// Two handles are equal when they watch the same flag (or neither watches one).
-impl PartialEq for Interrupt {
-    fn eq(&self, other: &Self) -> bool {
-        match (self.0, other.0) {
-            (None, None) => true,
-            (Some(a), Some(b)) => std::ptr::eq(a, b),
-            _ => false,
-        }
-    }
-}
-
-impl std::fmt::Debug for Interrupt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            None => f.write_str("Interrupt(none)"),
-            Some(_) => write!(f, "Interrupt(set: {})", self.is_set()),
-        }
-    }
-}
 
 /// Settings of one gradient-descent run from w = 0 on `model` (the article's, by default:
 /// `w += mu * (2/N) * [Σerr, Xᵀerr]`).

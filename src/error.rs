@@ -52,7 +52,7 @@ pub enum Error {
     /// A warning under `--strict`: the run was refused or its result rejected.
     #[error("--strict: {0}")]
     Strict(String),
-    /// The caller stopped the fit through its [`crate::config::Interrupt`] (Ctrl-C in Python).
+    /// The caller stopped the fit through its [`crate::interrupt::Interrupt`] (Ctrl-C in Python).
     #[error("interrupted")]
     Interrupted,
     /// Reading or writing a file failed.
@@ -65,7 +65,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     /// An I/O failure on `path`.
-    pub(crate) fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Self {
+    pub fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Self {
         Error::Io {
             path: path.to_string(),
             message: err.to_string(),

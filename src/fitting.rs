@@ -231,10 +231,7 @@ fn gradient_floor(
     precision: Precision,
     stop: Interrupt,
 ) -> Result<f64> {
-    let eps = match precision {
-        Precision::F32 => f32::EPSILON as f64,
-        Precision::F64 => f64::EPSILON,
-    };
+    let eps = precision.epsilon();
     let w_norm = w_ref.iter().map(|v| v * v).sum::<f64>().sqrt();
     // ulp(w_j) ≥ eps·|w_j|/2, and a step under half an ulp rounds away: below
     // eps·|w|/(4·mu) the iteration has certainly stalled.
@@ -269,7 +266,7 @@ fn far_from_reference(mse: f64, r2: f64, ref_mse: f64, ref_r2: f64) -> bool {
 }
 
 fn f(v: f64) -> String {
-    crate::report::round_trip(v)
+    crate::scalar::round_trip(v)
 }
 
 /// Fit `ds` as `req` says; warnings are returned in the outcome.
@@ -445,7 +442,7 @@ pub fn fit_dataset_with(
     }
     let distance_to_reference = reference.as_ref().map(|r| {
         let top = max_abs(r.iter().copied());
-        let d = crate::max_abs_diff(&fit.weights, r);
+        let d = crate::scalar::max_abs_diff(&fit.weights, r);
         if top > 0.0 {
             d / top
         } else {
@@ -455,7 +452,7 @@ pub fn fit_dataset_with(
     if model == Model::LEAST_SQUARES {
         fit.max_abs_diff_vs_ols = reference
             .as_ref()
-            .map(|r| crate::max_abs_diff(&fit.weights, r));
+            .map(|r| crate::scalar::max_abs_diff(&fit.weights, r));
     }
     stop.check()?;
     let squared = model.loss == Loss::Squared;
@@ -564,4 +561,32 @@ pub fn fit_dataset_with(
         warnings,
         fit,
     })
+}
+
+/// Run `solver` and check the fit against whichever reference applies to its model
+/// ([`reference::reference`]): `max_abs_diff_vs_ols` is filled for an OLS reference; a
+/// reference of another kind must belong to `cfg`'s model, or it is an error (a ridge
+/// answer is no yardstick for a lasso fit).
+pub fn fit_checked(
+    solver: &dyn crate::solver::Solver,
+    data: &Dataset,
+    cfg: &GdConfig,
+    reference: Option<&crate::reference::Reference>,
+) -> Result<Fit> {
+    if let Some(r) = reference {
+        let wanted = crate::reference::reference_kind(&cfg.model);
+        if r.kind != wanted {
+            return Err(Error::Config(format!(
+                "a {} reference cannot check a fit whose model needs {}",
+                r.kind.as_str(),
+                wanted.as_str()
+            )));
+        }
+    }
+    let mut fit = solver.fit(data, cfg)?;
+    fit.max_abs_diff_vs_ols = reference
+        .filter(|r| r.kind == crate::reference::ReferenceKind::Ols)
+        .and_then(|r| r.weights.as_ref())
+        .map(|w| crate::scalar::max_abs_diff(&fit.weights, w));
+    Ok(fit)
 }

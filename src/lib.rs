@@ -5,8 +5,27 @@
 //! through wgpu + WGSL compute shaders, with CPU twins for comparison and an f64 reference (OLS,
 //! ridge, Newton or the KKT conditions) checked against every fit.
 //!
+//! ## Layers
+//!
+//! Each module uses only modules of its own layer or of the layers below it (the unit test
+//! `layers::no_module_imports_from_a_layer_above_its_own` reads every `crate::` path in
+//! `src/` and fails on an upward one; this table is what it reads):
+//!
+//! | layer | modules | what |
+//! |---|---|---|
+//! | 0 | `scalar`, `error`, `interrupt` | number types and their limits, the error type, stopping |
+//! | 1 | `data` | datasets, their sources and generators |
+//! | 2 | `model`, `config` | the objective (loss, penalty), optimizers, schedules, settings |
+//! | 3 | `engine` | mergeable partial sums and the stepping state machine |
+//! | 4 | `solver`, `cpu`, `gpu`, `backend`, `ols`, `reference` | backends and the f64 references |
+//! | 5 | `fitting` | the fitting pipeline |
+//! | 6 | `report`, `requests`, `reproduce` | reports and requests, the article's job |
+//!
+//! The command line (`src/main.rs` and `src/cli/`, behind the `cli` feature) and the Python
+//! extension (`python/`) sit on top and are separate crates' code.
+//!
 //! Data flows one way: [`data`] → [`GdConfig::validate`] → a [`Solver`] backend →
-//! [`Fit`] → reference check ([`fit_checked`]) → [`report`].
+//! [`Fit`] → reference check ([`fitting::fit_checked`]) → [`report`].
 //!
 //! ```
 //! use descent::{cpu::Fused, data, fit_checked, reference::reference, GdConfig, Solver};
@@ -22,67 +41,47 @@ pub mod backend;
 pub mod config;
 pub mod cpu;
 pub mod data;
+pub mod engine;
 pub mod error;
 pub mod fitting;
 pub mod gpu;
+pub mod interrupt;
 pub mod model;
 pub mod ols;
-#[cfg(feature = "cli")]
-pub mod output;
 pub mod reference;
 pub mod report;
 pub mod reproduce;
 pub mod requests;
+pub mod scalar;
 pub mod solver;
 
+#[cfg(test)]
+mod layers;
+
 pub use backend::{make_solver, Backend};
-pub use config::{GdConfig, Interrupt, Precision};
+pub use config::GdConfig;
 pub use data::Dataset;
 pub use error::{Error, Result};
+pub use fitting::fit_checked;
+pub use interrupt::Interrupt;
 pub use model::{Loss, Model, Penalty, PenaltyKind};
+pub use scalar::{max_abs_diff, Precision};
 pub use solver::{Fit, Solver, Timings};
 
-/// max |a_i − b_i| (NaN if any difference is NaN or the lengths differ).
-pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
-    if a.len() != b.len() {
-        return f64::NAN;
-    }
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, |m, v| {
-            if v.is_nan() || m.is_nan() {
-                f64::NAN
-            } else {
-                m.max(v)
-            }
-        })
-}
-
-/// Run `solver` and check the fit against whichever reference applies to its model
-/// ([`reference::reference`]): `max_abs_diff_vs_ols` is filled for an OLS reference; a
-/// reference of another kind must belong to `cfg`'s model, or it is an error (a ridge
-/// answer is no yardstick for a lasso fit).
-pub fn fit_checked(
-    solver: &dyn Solver,
-    data: &Dataset,
-    cfg: &GdConfig,
-    reference: Option<&reference::Reference>,
-) -> Result<Fit> {
-    if let Some(r) = reference {
-        let wanted = reference::reference_kind(&cfg.model);
-        if r.kind != wanted {
-            return Err(Error::Config(format!(
-                "a {} reference cannot check a fit whose model needs {}",
-                r.kind.as_str(),
-                wanted.as_str()
-            )));
-        }
-    }
-    let mut fit = solver.fit(data, cfg)?;
-    fit.max_abs_diff_vs_ols = reference
-        .filter(|r| r.kind == reference::ReferenceKind::Ols)
-        .and_then(|r| r.weights.as_ref())
-        .map(|w| max_abs_diff(&fit.weights, w));
-    Ok(fit)
+/// Compile-time proof that what long-lived callers hold can cross and be shared between
+/// threads.
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn is<T: Send + Sync + ?Sized>() {}
+    is::<dyn Solver>();
+    is::<Box<dyn Solver>>();
+    is::<gpu::GpuSolver>();
+    is::<gpu::GpuContext>();
+    is::<cpu::Naive>();
+    is::<cpu::NdarrayGd>();
+    is::<cpu::Fused>();
+    is::<Dataset>();
+    is::<GdConfig>();
+    is::<fitting::FitRequest>();
+    is::<fitting::FitOutcome>();
 }

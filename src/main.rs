@@ -1,11 +1,14 @@
 //! The `descent` command line: parses, calls the library, prints. Every failure is one
 //! line on stderr and a non-zero exit.
 
+mod cli;
+
 use clap::{Parser, Subcommand};
+use cli::output::{check_output, stage_output, OutputTarget};
+use cli::tables;
 use descent::fitting::{fit_dataset_with, FitRequest};
 use descent::gpu::{list_adapters, AdapterChoice};
 use descent::model::{Model, Optimizer};
-use descent::output::{check_output, stage_output, OutputTarget};
 use descent::reproduce::reproduce;
 use descent::requests::{adapter_choice, FitSettings, ReproduceSettings};
 use descent::{report, Error};
@@ -236,8 +239,8 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
         } else {
             format!(
                 "{}{}",
-                report::source_line(&loaded.source),
-                report::fit_summary(&outcome)
+                tables::source_line(&loaded.source),
+                tables::fit_summary(&outcome)
             )
         },
         &targets,
@@ -261,8 +264,8 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
     write_outputs(&targets, |what| {
         Ok(match what {
             "--out" => format!("{json:#}\n").into_bytes(),
-            "--loss-csv" => descent::output::loss_csv_column(loss, column).into_bytes(),
-            _ => descent::output::loss_svg(loss, &title)?.into_bytes(),
+            "--loss-csv" => cli::output::loss_csv_column(loss, column).into_bytes(),
+            _ => cli::output::loss_svg(loss, &title)?.into_bytes(),
         })
     })
 }
@@ -323,8 +326,8 @@ fn compare_command(args: CompareArgs, adapter: AdapterChoice) -> Result<(), Erro
         } else {
             format!(
                 "{}{}",
-                report::source_line(&loaded.source),
-                report::compare_table(&outcomes)
+                tables::source_line(&loaded.source),
+                tables::compare_table(&outcomes)
             )
         },
         &targets,
@@ -346,8 +349,8 @@ fn compare_command(args: CompareArgs, adapter: AdapterChoice) -> Result<(), Erro
     write_outputs(&targets, |what| {
         Ok(match what {
             "--out" => format!("{json:#}\n").into_bytes(),
-            "--loss-csv" => descent::output::loss_csv_series(&series).into_bytes(),
-            _ => descent::output::loss_svg_series(&series, &title)?.into_bytes(),
+            "--loss-csv" => cli::output::loss_csv_series(&series).into_bytes(),
+            _ => cli::output::loss_svg_series(&series, &title)?.into_bytes(),
         })
     })
 }
@@ -365,7 +368,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                     serde_json::to_string_pretty(&list).expect("adapters serialize")
                 );
             } else {
-                print!("{}", report::adapters_table(&list));
+                print!("{}", tables::adapters_table(&list));
             }
         }
         Command::Reproduce { settings, json } => {
@@ -375,14 +378,14 @@ fn run(cli: Cli) -> Result<(), Error> {
                     eprintln!(
                         "  {} done in {}",
                         fit.backend,
-                        report::human_time(fit.timings.total().as_secs_f64())
+                        tables::human_time(fit.timings.total().as_secs_f64())
                     );
                 }
             })?;
             if json {
                 println!("{}", report::reproduce_json(&report));
             } else {
-                print!("{}", report::reproduce_table(&report));
+                print!("{}", tables::reproduce_table(&report));
             }
         }
     }

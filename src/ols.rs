@@ -4,14 +4,15 @@
 //! under the running triangular factor and re-factored, so memory stays O(block · p) even
 //! for 10⁸ rows, and accuracy is that of Householder QR (no normal equations).
 
-use crate::config::Interrupt;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::interrupt::Interrupt;
 use faer::linalg::solvers::SolveLstsq;
 use faer::Mat;
 
-/// Rows per TSQR block: large enough for faer's blocked kernels, small enough for cache.
-pub(crate) const BLOCK_ROWS: usize = 16_384;
+// Rows per TSQR block (the shared row block): large enough for faer's blocked kernels,
+// small enough for cache.
+pub(crate) use crate::scalar::BLOCK_ROWS;
 
 /// The OLS solution of `d ≈ w0 + X·w`.
 #[derive(Debug, Clone, PartialEq)]

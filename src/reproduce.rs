@@ -349,7 +349,7 @@ pub fn reproduce(opts: &ReproduceOptions, mut on_run: impl FnMut(&Fit)) -> Resul
             kind,
             weights: reference_weights.clone(),
         };
-        let fit = crate::fit_checked(solver.as_ref(), &ds, &cfg, Some(&checked))?;
+        let fit = crate::fitting::fit_checked(solver.as_ref(), &ds, &cfg, Some(&checked))?;
         on_run(&fit);
         runs.push(fit);
     }
@@ -361,7 +361,7 @@ pub fn reproduce(opts: &ReproduceOptions, mut on_run: impl FnMut(&Fit)) -> Resul
             objective: model.objective(&ds, &f.weights),
             max_abs_diff_vs_reference: reference_weights
                 .as_ref()
-                .map(|r| crate::max_abs_diff(&f.weights, r)),
+                .map(|r| crate::scalar::max_abs_diff(&f.weights, r)),
         })
         .collect();
     let max_abs_diff_between_backends = runs
@@ -370,7 +370,7 @@ pub fn reproduce(opts: &ReproduceOptions, mut on_run: impl FnMut(&Fit)) -> Resul
         .flat_map(|(i, a)| {
             runs[i + 1..]
                 .iter()
-                .map(move |b| crate::max_abs_diff(&a.weights, &b.weights))
+                .map(move |b| crate::scalar::max_abs_diff(&a.weights, &b.weights))
         })
         .reduce(|m, d| {
             if d.is_nan() || m.is_nan() {

@@ -44,7 +44,7 @@ pub struct Fit {
     pub precision: Precision,
     /// Where it ran: the CPU or the adapter's name.
     pub device: String,
-    /// max |w − w_OLS|, filled in by [`crate::fit_checked`].
+    /// max |w − w_OLS|, filled in by [`crate::fitting::fit_checked`].
     pub max_abs_diff_vs_ols: Option<f64>,
 }
 
@@ -64,22 +64,4 @@ pub trait Solver: Send + Sync {
     }
     /// Run gradient descent from w = 0.
     fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit>;
-}
-
-/// Compile-time proof that what long-lived callers hold can cross and be shared between
-/// threads.
-#[allow(dead_code)]
-fn assert_send_sync() {
-    fn is<T: Send + Sync + ?Sized>() {}
-    is::<dyn Solver>();
-    is::<Box<dyn Solver>>();
-    is::<crate::gpu::GpuSolver>();
-    is::<crate::gpu::GpuContext>();
-    is::<crate::cpu::Naive>();
-    is::<crate::cpu::NdarrayGd>();
-    is::<crate::cpu::Fused>();
-    is::<Dataset>();
-    is::<GdConfig>();
-    is::<crate::fitting::FitRequest>();
-    is::<crate::fitting::FitOutcome>();
 }

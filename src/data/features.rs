@@ -7,9 +7,11 @@
 //! time where a dense kernel wants a matrix) and get bit for bit what they would from a
 //! widened copy; the f32 paths (`fused` and the GPU in f32) read them without any conversion.
 
-use crate::config::Precision;
+pub use crate::scalar::Element;
+use crate::scalar::Precision;
 use either::Either;
 use ndarray::{Array2, ArrayView2, CowArray, Ix2};
+use std::any::Any;
 use std::ops::Range;
 
 /// A row-major n×p matrix of f64 or f32 values, owned or borrowed from a caller's memory
@@ -19,48 +21,6 @@ use std::ops::Range;
 pub enum Features {
     F64(CowArray<'static, f64, Ix2>),
     F32(CowArray<'static, f32, Ix2>),
-}
-
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f64 {}
-    impl Sealed for f32 {}
-}
-
-/// The element types a [`Features`] matrix can hold: f64 and f32.
-pub trait Element: sealed::Sealed + Copy + Into<f64> + 'static {
-    /// The precision this element type is.
-    const PRECISION: Precision;
-    #[doc(hidden)]
-    fn wrap(a: CowArray<'static, Self, Ix2>) -> Features;
-    #[doc(hidden)]
-    fn matrix(f: &Features) -> Option<&CowArray<'static, Self, Ix2>>;
-}
-
-impl Element for f64 {
-    const PRECISION: Precision = Precision::F64;
-    fn wrap(a: CowArray<'static, f64, Ix2>) -> Features {
-        Features::F64(a)
-    }
-    fn matrix(f: &Features) -> Option<&CowArray<'static, f64, Ix2>> {
-        match f {
-            Features::F64(a) => Some(a),
-            Features::F32(_) => None,
-        }
-    }
-}
-
-impl Element for f32 {
-    const PRECISION: Precision = Precision::F32;
-    fn wrap(a: CowArray<'static, f32, Ix2>) -> Features {
-        Features::F32(a)
-    }
-    fn matrix(f: &Features) -> Option<&CowArray<'static, f32, Ix2>> {
-        match f {
-            Features::F32(a) => Some(a),
-            Features::F64(_) => None,
-        }
-    }
 }
 
 /// Run `$body` with `$a` bound to the inner matrix, whichever element type it has.
@@ -81,7 +41,17 @@ impl Features {
         } else {
             CowArray::from(a.as_standard_layout().into_owned())
         };
-        T::wrap(a)
+        // `Element` is sealed to f64 and f32, so one of the two downcasts succeeds; the
+        // scalar layer below knows nothing of `Features`, hence the type test here.
+        let mut slot = Some(a);
+        let any: &mut dyn Any = &mut slot;
+        if let Some(a) = any.downcast_mut::<Option<CowArray<'static, f64, Ix2>>>() {
+            return Features::F64(a.take().expect("filled above"));
+        }
+        match any.downcast_mut::<Option<CowArray<'static, f32, Ix2>>>() {
+            Some(a) => Features::F32(a.take().expect("filled above")),
+            None => unreachable!("Element is sealed to f64 and f32"),
+        }
     }
 
     /// (rows, columns).
@@ -120,7 +90,11 @@ impl Features {
 
     /// The row-major values when they are stored as `T` (`None` for the other type).
     pub fn slice<T: Element>(&self) -> Option<&[T]> {
-        T::matrix(self).map(|a| {
+        let any: &dyn Any = match self {
+            Features::F64(a) => a,
+            Features::F32(a) => a,
+        };
+        any.downcast_ref::<CowArray<'static, T, Ix2>>().map(|a| {
             a.as_slice()
                 .expect("the constructors keep features row-major")
         })

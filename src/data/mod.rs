@@ -152,9 +152,50 @@ impl Dataset {
         Ok(())
     }
 
+    /// Rows `rows` of this dataset, reading the features where they lie (the targets, a
+    /// p-th of the block, are copied). The view forgets that it borrows `self`, so it is
+    /// crate-internal: every caller drops it before `self` can be.
+    pub(crate) fn rows_view(&self, rows: std::ops::Range<usize>) -> Dataset {
+        fn view<T: Element>(
+            a: &CowArray<'static, T, ndarray::Ix2>,
+            rows: std::ops::Range<usize>,
+        ) -> Features {
+            let v = a.slice(ndarray::s![rows, ..]);
+            // SAFETY: only the lifetime changes; callers drop the view before `self`.
+            let v = unsafe { std::mem::transmute::<ArrayView2<'_, T>, ArrayView2<'static, T>>(v) };
+            Features::new(CowArray::from(v))
+        }
+        let features = match &self.features {
+            Features::F64(a) => view(a, rows.clone()),
+            Features::F32(a) => view(a, rows.clone()),
+        };
+        Dataset {
+            features,
+            targets: self.targets.slice(ndarray::s![rows]).to_owned(),
+            feature_names: self.feature_names.clone(),
+        }
+    }
+
+    /// The linear predictor ŷ_i = w0 + x_i·w for every row, in f64 (`weights` = [w0, w]).
+    pub fn predict(&self, weights: &[f64]) -> Vec<f64> {
+        let mut yhat = Vec::with_capacity(self.n());
+        self.features.for_each_row(|_, row| {
+            yhat.push(
+                weights[0]
+                    + row
+                        .iter()
+                        .zip(&weights[1..])
+                        .map(|(x, v)| x * v)
+                        .sum::<f64>(),
+            )
+        });
+        yhat
+    }
+
     /// Mean squared error of `weights` = [intercept, w1..wp] on this data, in f64.
     pub fn mse(&self, weights: &[f64]) -> f64 {
-        let sse: f64 = crate::model::Model::predict(self, weights)
+        let sse: f64 = self
+            .predict(weights)
             .iter()
             .zip(self.targets.iter())
             .map(|(y, &d)| (d - y) * (d - y))

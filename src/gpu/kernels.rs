@@ -4,6 +4,7 @@
 //! and entry-point arguments pick the reduction.
 
 use crate::model::{Loss, OptimizerKind, PenaltyKind, ScheduleKind};
+use crate::scalar::Precision;
 use bytemuck::{Pod, Zeroable};
 
 /// Invocations per workgroup (the WGSL's `WG`, written into the prelude from here).
@@ -432,11 +433,12 @@ const MINIBATCH: &str = include_str!("../../shaders/minibatch.wgsl");
 /// The full WGSL module for `spec`.
 pub fn shader_source(spec: ShaderSpec) -> String {
     let mut src = String::new();
-    let (scalar, limit) = if spec.f64 {
-        ("f64", "1e150")
+    let precision = if spec.f64 {
+        Precision::F64
     } else {
-        ("f32", "1e30")
+        Precision::F32
     };
+    let (scalar, limit) = (precision.as_str(), precision.divergence_limit_wgsl());
     // No `enable subgroups;`: naga 30 rejects the directive as unimplemented and accepts the
     // subgroup builtins whenever the device has Features::SUBGROUP.
     src.push_str(&format!(

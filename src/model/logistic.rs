@@ -3,8 +3,8 @@
 //! shaders/loss_logistic.wgsl.
 
 use super::{Loss, LossFn};
-use crate::cpu::Real;
 use crate::error::{Error, Result};
+use crate::scalar::Real;
 
 pub const GRAD_SCALE: f64 = 1.0;
 /// ℓ'' = σ(ŷ)(1 − σ(ŷ)) ≤ 1/4.

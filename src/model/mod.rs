@@ -19,9 +19,9 @@ pub mod penalty;
 pub mod schedule;
 pub mod squared;
 
-use crate::cpu::Real;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::scalar::Real;
 use faer::{Mat, Side};
 use serde::Serialize;
 
@@ -155,11 +155,7 @@ impl Model {
 
     /// ŷ_i = w0 + x_i·w for every row, in f64.
     pub fn predict(data: &Dataset, w: &[f64]) -> Vec<f64> {
-        let mut yhat = Vec::with_capacity(data.n());
-        data.features.for_each_row(|_, row| {
-            yhat.push(w[0] + row.iter().zip(&w[1..]).map(|(x, v)| x * v).sum::<f64>())
-        });
-        yhat
+        data.predict(w)
     }
 
     /// Mean data loss (1/N)·Σ ℓ(y_i, ŷ_i), in f64.
@@ -201,7 +197,7 @@ impl Model {
     /// eigenvalue is computed in f64 on the smaller of AᵀA and AAᵀ (they share their nonzero
     /// eigenvalues), so a wide table costs no more than a tall one.
     pub fn smoothness(&self, ds: &Dataset) -> Result<f64> {
-        self.smoothness_until(ds, crate::config::Interrupt::default())
+        self.smoothness_until(ds, crate::interrupt::Interrupt::default())
     }
 
     /// [`Model::smoothness`], returning [`Error::Interrupted`] within a block of rows once
@@ -209,7 +205,7 @@ impl Model {
     pub(crate) fn smoothness_until(
         &self,
         ds: &Dataset,
-        stop: crate::config::Interrupt,
+        stop: crate::interrupt::Interrupt,
     ) -> Result<f64> {
         let (n, p) = (ds.n(), ds.p());
         // A = [1 X] a block of rows at a time, so a tall table is never copied whole.
@@ -228,9 +224,9 @@ impl Model {
             &a * a.transpose() * scale
         } else {
             let mut ata = Mat::<f64>::zeros(p + 1, p + 1);
-            for start in (0..n).step_by(crate::ols::BLOCK_ROWS) {
+            for start in (0..n).step_by(crate::scalar::BLOCK_ROWS) {
                 stop.check()?;
-                let a = block(start..(start + crate::ols::BLOCK_ROWS).min(n));
+                let a = block(start..(start + crate::scalar::BLOCK_ROWS).min(n));
                 ata += a.transpose() * &a;
             }
             ata * scale

@@ -2,7 +2,7 @@
 //! exactly the article's gradient. WGSL twin: shaders/loss_squared.wgsl.
 
 use super::{Loss, LossFn};
-use crate::cpu::Real;
+use crate::scalar::Real;
 
 pub const GRAD_SCALE: f64 = 2.0;
 /// ℓ'' = 2 everywhere.

@@ -29,9 +29,9 @@ pub use kkt::kkt_residual;
 pub use newton::newton_logistic;
 pub use ridge::ridge;
 
-use crate::config::Interrupt;
 use crate::data::Dataset;
 use crate::error::Result;
+use crate::interrupt::Interrupt;
 use crate::model::{Loss, Model};
 use serde::Serialize;
 

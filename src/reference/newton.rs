@@ -1,8 +1,8 @@
 //! Logistic regression (with an optional L2 part) in f64 by damped Newton's method (IRLS).
 
-use crate::config::Interrupt;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::interrupt::Interrupt;
 use crate::model::logistic::{check_labels, sigmoid};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};

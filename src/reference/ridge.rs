@@ -1,8 +1,8 @@
 //! Ridge regression (squared loss with an L2 part) in f64 by QR on the streamed TSQR factor.
 
-use crate::config::Interrupt;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::interrupt::Interrupt;
 use crate::ols::tsqr_r;
 use faer::linalg::solvers::SolveLstsq;
 use faer::Mat;

@@ -5,8 +5,8 @@
 //! The powers β1ᵗ, β2ᵗ are running products (no pow). WGSL twin: shaders/optimizer_adam.wgsl.
 
 use super::{Optimizer, OptimizerFn};
-use crate::cpu::Real;
 use crate::model::penalty::PenaltyFn;
+use crate::scalar::Real;
 
 #[derive(Debug, Clone)]
 pub struct Adam<T> {
@@ -20,7 +20,9 @@ pub struct Adam<T> {
 }
 
 impl<T: Real> OptimizerFn<T> for Adam<T> {
-    const MONOTONE: bool = false;
+    fn monotone(&self) -> bool {
+        false
+    }
     fn new(o: &Optimizer, len: usize) -> Self {
         Adam {
             beta1: T::from_f64(o.beta1),
@@ -43,7 +45,7 @@ impl<T: Real> OptimizerFn<T> for Adam<T> {
             self.v[j] = self.beta2 * self.v[j] + (one - self.beta2) * grad * grad;
             let scale = one / ((self.v[j] / c2).sqrt() + self.eps);
             let moved = *wj - mu * (self.m[j] / c1) * scale;
-            *wj = if j > 0 && P::PROX {
+            *wj = if j > 0 && penalty.has_prox() {
                 penalty.prox_scaled(moved, scale)
             } else {
                 moved

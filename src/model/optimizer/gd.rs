@@ -2,14 +2,16 @@
 //! WGSL twin: shaders/optimizer_gd.wgsl.
 
 use super::{prox_at, Optimizer, OptimizerFn};
-use crate::cpu::Real;
 use crate::model::penalty::PenaltyFn;
+use crate::scalar::Real;
 
 #[derive(Debug, Clone)]
 pub struct Gd;
 
 impl<T: Real> OptimizerFn<T> for Gd {
-    const MONOTONE: bool = true;
+    fn monotone(&self) -> bool {
+        true
+    }
     fn new(_: &Optimizer, _: usize) -> Self {
         Gd
     }

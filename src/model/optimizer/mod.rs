@@ -19,9 +19,9 @@ pub use gd::Gd;
 pub use momentum::Momentum;
 pub use nesterov::Nesterov;
 
-use crate::cpu::Real;
 use crate::error::{Error, Result};
 use crate::model::penalty::PenaltyFn;
+use crate::scalar::Real;
 use serde::Serialize;
 
 /// Which optimizer.
@@ -165,7 +165,7 @@ impl Optimizer {
 pub trait OptimizerFn<T: Real> {
     /// Whether a growing gradient norm proves divergence: true for plain gradient descent
     /// (co-coercivity), false for methods whose gradient norm may rise on the way down.
-    const MONOTONE: bool;
+    fn monotone(&self) -> bool;
     fn new(optimizer: &Optimizer, len: usize) -> Self;
     /// One step. `w` is the point the gradient was taken at and becomes the next one; `g` is
     /// the descent direction −∇S per coordinate (S the smooth part); coordinate 0, the
@@ -180,9 +180,52 @@ pub trait OptimizerFn<T: Real> {
 /// prox(v) for a feature weight, v for the intercept.
 #[inline(always)]
 pub(crate) fn prox_at<T: Real, P: PenaltyFn<T>>(j: usize, v: T, penalty: &P) -> T {
-    if j > 0 && P::PROX {
+    if j > 0 && penalty.has_prox() {
         penalty.prox(v)
     } else {
         v
+    }
+}
+
+/// Any optimizer, chosen at run time: the CPU update is instantiated once per precision and
+/// loss, not once per optimizer (a step costs O(p), never per row). Each arm runs its own
+/// file's arithmetic, so results are those of the typed optimizer bit for bit.
+#[derive(Debug, Clone)]
+pub enum AnyOptimizer<T> {
+    Gd(Gd),
+    Momentum(Momentum<T>),
+    Nesterov(Nesterov<T>),
+    Adam(Adam<T>),
+}
+
+macro_rules! each_optimizer {
+    ($s:expr, $o:ident => $body:expr) => {
+        match $s {
+            AnyOptimizer::Gd($o) => $body,
+            AnyOptimizer::Momentum($o) => $body,
+            AnyOptimizer::Nesterov($o) => $body,
+            AnyOptimizer::Adam($o) => $body,
+        }
+    };
+}
+
+impl<T: Real> OptimizerFn<T> for AnyOptimizer<T> {
+    fn monotone(&self) -> bool {
+        each_optimizer!(self, o => OptimizerFn::<T>::monotone(o))
+    }
+    fn new(optimizer: &Optimizer, len: usize) -> Self {
+        match optimizer.kind {
+            OptimizerKind::Gd => AnyOptimizer::Gd(<Gd as OptimizerFn<T>>::new(optimizer, len)),
+            OptimizerKind::Momentum => AnyOptimizer::Momentum(Momentum::new(optimizer, len)),
+            OptimizerKind::Nesterov => AnyOptimizer::Nesterov(Nesterov::new(optimizer, len)),
+            OptimizerKind::Adam => AnyOptimizer::Adam(Adam::new(optimizer, len)),
+        }
+    }
+    #[inline(always)]
+    fn step<P: PenaltyFn<T>>(&mut self, w: &mut [T], g: &[T], mu: T, penalty: &P) {
+        each_optimizer!(self, o => o.step(w, g, mu, penalty))
+    }
+    fn weights(&self, w: &[T]) -> Vec<T> {
+        each_optimizer!(self, o => o.weights(w))
     }
 }

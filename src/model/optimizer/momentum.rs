@@ -5,8 +5,8 @@
 //! (1 − B). WGSL twin: shaders/optimizer_momentum.wgsl.
 
 use super::{prox_at, Optimizer, OptimizerFn, DEFAULT_MOMENTUM};
-use crate::cpu::Real;
 use crate::model::penalty::PenaltyFn;
+use crate::scalar::Real;
 
 #[derive(Debug, Clone)]
 pub struct Momentum<T> {
@@ -15,7 +15,9 @@ pub struct Momentum<T> {
 }
 
 impl<T: Real> OptimizerFn<T> for Momentum<T> {
-    const MONOTONE: bool = false;
+    fn monotone(&self) -> bool {
+        false
+    }
     fn new(o: &Optimizer, len: usize) -> Self {
         Momentum {
             beta: T::from_f64(o.momentum.unwrap_or(DEFAULT_MOMENTUM)),

@@ -5,8 +5,8 @@
 //! number. The reported weights are x, not y. WGSL twin: shaders/optimizer_nesterov.wgsl.
 
 use super::{prox_at, Optimizer, OptimizerFn};
-use crate::cpu::Real;
 use crate::model::penalty::PenaltyFn;
+use crate::scalar::Real;
 
 #[derive(Debug, Clone)]
 pub struct Nesterov<T> {
@@ -17,7 +17,9 @@ pub struct Nesterov<T> {
 }
 
 impl<T: Real> OptimizerFn<T> for Nesterov<T> {
-    const MONOTONE: bool = false;
+    fn monotone(&self) -> bool {
+        false
+    }
     fn new(o: &Optimizer, len: usize) -> Self {
         Nesterov {
             fixed: o.momentum.map(T::from_f64),

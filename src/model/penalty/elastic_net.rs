@@ -2,7 +2,7 @@
 //! proximal step. WGSL twin: shaders/penalty_elasticnet.wgsl.
 
 use super::{constants, soft_threshold, Penalty, PenaltyFn};
-use crate::cpu::Real;
+use crate::scalar::Real;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ElasticNet<T> {
@@ -12,7 +12,10 @@ pub struct ElasticNet<T> {
 }
 
 impl<T: Real> PenaltyFn<T> for ElasticNet<T> {
-    const PROX: bool = true;
+    #[inline(always)]
+    fn has_prox(&self) -> bool {
+        true
+    }
     fn new(penalty: &Penalty, mu: f64) -> Self {
         let [l2, threshold, l1] = constants(penalty, mu);
         ElasticNet { l2, threshold, l1 }

@@ -2,7 +2,7 @@
 //! gradient step, so weights reach exact zeros. WGSL twin: shaders/penalty_l1.wgsl.
 
 use super::{constants, soft_threshold, Penalty, PenaltyFn};
-use crate::cpu::Real;
+use crate::scalar::Real;
 
 #[derive(Debug, Clone, Copy)]
 pub struct L1<T> {
@@ -11,7 +11,10 @@ pub struct L1<T> {
 }
 
 impl<T: Real> PenaltyFn<T> for L1<T> {
-    const PROX: bool = true;
+    #[inline(always)]
+    fn has_prox(&self) -> bool {
+        true
+    }
     fn new(penalty: &Penalty, mu: f64) -> Self {
         let [_, threshold, l1] = constants(penalty, mu);
         L1 { threshold, l1 }

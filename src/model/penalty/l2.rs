@@ -2,7 +2,7 @@
 //! shaders/penalty_l2.wgsl.
 
 use super::{constants, Penalty, PenaltyFn};
-use crate::cpu::Real;
+use crate::scalar::Real;
 
 #[derive(Debug, Clone, Copy)]
 pub struct L2<T> {
@@ -10,7 +10,10 @@ pub struct L2<T> {
 }
 
 impl<T: Real> PenaltyFn<T> for L2<T> {
-    const PROX: bool = false;
+    #[inline(always)]
+    fn has_prox(&self) -> bool {
+        false
+    }
     fn new(penalty: &Penalty, mu: f64) -> Self {
         let [l2, _, _] = constants(penalty, mu);
         L2 { l2 }

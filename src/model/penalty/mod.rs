@@ -13,8 +13,8 @@ pub use l1::L1;
 pub use l2::L2;
 pub use none::NoPenalty;
 
-use crate::cpu::Real;
 use crate::error::{Error, Result};
+use crate::scalar::Real;
 use serde::Serialize;
 
 /// Which penalty; `l2` is elastic net with ρ = 0, `l1` with ρ = 1.
@@ -198,7 +198,7 @@ impl Penalty {
 /// working precision (the WGSL twins read the same values from the `coef` buffer).
 pub trait PenaltyFn<T: Real>: Copy {
     /// Whether there is a proximal (L1) step after the gradient step.
-    const PROX: bool;
+    fn has_prox(&self) -> bool;
     /// Built from the penalty and the step size (the threshold is mu·αρ).
     fn new(penalty: &Penalty, mu: f64) -> Self;
     /// ∂/∂w of the smooth (L2) part: α(1−ρ)·w.
@@ -234,4 +234,58 @@ pub fn constants<T: Real>(penalty: &Penalty, mu: f64) -> [T; 3] {
         T::from_f64(mu * penalty.l1_strength()),
         T::from_f64(penalty.l1_strength()),
     ]
+}
+
+/// Any penalty, chosen at run time: the CPU update is instantiated once per precision and
+/// loss, not once per penalty (a penalty costs O(p) per step, never per row, so the branch
+/// is free). Each arm runs its own file's arithmetic, so results are those of the typed
+/// penalty bit for bit.
+#[derive(Debug, Clone, Copy)]
+pub enum AnyPenalty<T> {
+    None(NoPenalty),
+    L2(L2<T>),
+    L1(L1<T>),
+    ElasticNet(ElasticNet<T>),
+}
+
+macro_rules! each_penalty {
+    ($s:expr, $p:ident => $body:expr) => {
+        match $s {
+            AnyPenalty::None($p) => $body,
+            AnyPenalty::L2($p) => $body,
+            AnyPenalty::L1($p) => $body,
+            AnyPenalty::ElasticNet($p) => $body,
+        }
+    };
+}
+
+impl<T: Real> PenaltyFn<T> for AnyPenalty<T> {
+    #[inline(always)]
+    fn has_prox(&self) -> bool {
+        each_penalty!(self, p => PenaltyFn::<T>::has_prox(p))
+    }
+    fn new(penalty: &Penalty, mu: f64) -> Self {
+        match penalty.kind {
+            PenaltyKind::None => AnyPenalty::None(NoPenalty),
+            PenaltyKind::L2 => AnyPenalty::L2(L2::new(penalty, mu)),
+            PenaltyKind::L1 => AnyPenalty::L1(L1::new(penalty, mu)),
+            PenaltyKind::ElasticNet => AnyPenalty::ElasticNet(ElasticNet::new(penalty, mu)),
+        }
+    }
+    #[inline(always)]
+    fn grad(&self, w: T) -> T {
+        each_penalty!(self, p => p.grad(w))
+    }
+    #[inline(always)]
+    fn prox(&self, w: T) -> T {
+        each_penalty!(self, p => p.prox(w))
+    }
+    #[inline(always)]
+    fn prox_scaled(&self, w: T, scale: T) -> T {
+        each_penalty!(self, p => p.prox_scaled(w, scale))
+    }
+    #[inline(always)]
+    fn value(&self, w: T) -> T {
+        each_penalty!(self, p => p.value(w))
+    }
 }

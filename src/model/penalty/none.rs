@@ -2,13 +2,16 @@
 //! shaders/penalty_none.wgsl.
 
 use super::{Penalty, PenaltyFn};
-use crate::cpu::Real;
+use crate::scalar::Real;
 
 #[derive(Debug, Clone, Copy)]
 pub struct NoPenalty;
 
 impl<T: Real> PenaltyFn<T> for NoPenalty {
-    const PROX: bool = false;
+    #[inline(always)]
+    fn has_prox(&self) -> bool {
+        false
+    }
     fn new(_: &Penalty, _: f64) -> Self {
         NoPenalty
     }

@@ -5,7 +5,7 @@
 //! follows symlinks, keeps an existing file's mode and owner, and names the user's path,
 //! never the temporary file, in its errors.
 
-use crate::error::{Error, Result};
+use descent::error::{Error, Result};
 use plotters::prelude::*;
 use std::fs;
 use std::io::{self, Write};
@@ -28,23 +28,6 @@ pub struct FileTarget {
     real: PathBuf,
 }
 
-impl FileTarget {
-    /// The path as the user gave it.
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
-    /// The file that is written: symlinks followed, directory canonical.
-    pub fn real_path(&self) -> &Path {
-        &self.real
-    }
-
-    /// The option it came from, e.g. `--out`.
-    pub fn what(&self) -> &str {
-        &self.what
-    }
-}
-
 impl OutputTarget {
     /// The path as given (`-` for stdout).
     pub fn path(&self) -> &str {
@@ -55,6 +38,7 @@ impl OutputTarget {
     }
 
     /// The real file written (`None` for stdout).
+    #[cfg(test)] // the tests below use it; the CLI does not
     pub fn real_path(&self) -> Option<&Path> {
         match self {
             OutputTarget::Stdout => None,
@@ -91,11 +75,13 @@ pub fn check_output(path: &str, what: &str) -> Result<OutputTarget> {
 }
 
 /// Write `bytes` to `target` atomically (see [`stage_output`]); stdout gets them as is.
+#[cfg(test)] // the tests below use it; the CLI does not
 pub fn write_output(target: &OutputTarget, bytes: &[u8]) -> Result<()> {
     stage_output(target, bytes)?.commit()
 }
 
 /// Check `path` and write `bytes` to it atomically: [`check_output`] + [`write_output`].
+#[cfg(test)] // the tests below use it; the CLI does not
 pub fn write_atomic(path: &str, bytes: &[u8]) -> Result<()> {
     write_output(&check_output(path, "")?, bytes)
 }
@@ -391,6 +377,7 @@ mod sys {
 }
 
 /// The loss history as `epoch,mse` lines: [`loss_csv_column`] with `"mse"`.
+#[cfg(test)] // the tests below use it; the CLI does not
 pub fn loss_csv(loss: &[f64]) -> String {
     loss_csv_column(loss, "mse")
 }
