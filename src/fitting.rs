@@ -10,7 +10,7 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::gpu::AdapterChoice;
 use crate::model::{Loss, Model};
-use crate::reference::{kkt_residual, reference_until, ReferenceKind};
+use crate::reference::{kkt_check, kkt_residual, reference_validated, KktCheck, ReferenceKind};
 use crate::solver::Fit;
 use ndarray::Array2;
 use serde::Serialize;
@@ -52,6 +52,9 @@ pub struct FitRequest {
     /// Warnings raised before the fit (e.g. an unreachable `tol`) become errors, so no time
     /// is spent on a run the caller has said it will reject.
     pub strict: bool,
+    /// What checks the fit after its epochs (`auto`: the reference on small tables, the KKT
+    /// bounds on large ones).
+    pub check: Check,
     /// mu is ignored; everything else is used as given.
     pub config: GdConfig,
 }
@@ -85,8 +88,15 @@ pub struct FitOutcome {
     /// J at the fit, on the matrix the fit used (the penalty of standardized weights when
     /// standardized).
     pub objective: f64,
-    /// Which reference checks this fit.
+    /// Which reference checks this fit (`Kkt` whenever the check was `kkt` or `none`).
     pub reference_kind: ReferenceKind,
+    /// The check that ran (`auto` resolved).
+    pub check: Check,
+    /// With `check = kkt`: a proven upper bound on J − J* (squared loss with an L2 part).
+    pub objective_gap_bound: Option<f64>,
+    /// With `check = kkt`: a proven bound on the distance to the optimum, in the
+    /// coordinates the fit used (standardized ones when standardized), same condition.
+    pub distance_bound: Option<f64>,
     /// The reference's weights in original units (none for KKT, or when there is none).
     pub reference: Option<Vec<f64>>,
     /// J at the reference.
@@ -106,6 +116,8 @@ pub struct FitOutcome {
     /// The stopping tolerance asked for, if any.
     pub tol: Option<f64>,
     pub warnings: Vec<Warning>,
+    /// Seconds spent in each stage of the pipeline.
+    pub stages: StageTimings,
 }
 
 /// The largest |v|.
@@ -181,16 +193,11 @@ fn unscale(v: &[f64], means: &[f64], stds: &[f64]) -> Vec<f64> {
 }
 
 /// Values the working precision cannot hold, or whose squared errors would overflow it,
-/// are refused before any work, naming the column. `stop` is looked at before each column.
-fn check_range(ds: &Dataset, precision: Precision, stop: Interrupt) -> Result<()> {
-    let (max, name) = match precision {
-        Precision::F32 => (f32::MAX as f64, "f32"),
-        Precision::F64 => (f64::MAX, "f64"),
-    };
-    let safe = max.sqrt();
-    for j in 0..ds.p() {
-        stop.check()?;
-        let top = max_abs(ds.features.column(j));
+/// are refused before any work, naming the column; `top` holds each column's largest |x|.
+fn check_range(ds: &Dataset, top: &[f64], precision: Precision) -> Result<()> {
+    let name = precision.as_str();
+    let safe = precision.max().sqrt();
+    for (j, &top) in top.iter().enumerate() {
         if top > safe {
             return Err(Error::Data(format!(
                 "column '{}' has values up to {top:e}, beyond what {name} gradient sums can \
@@ -269,6 +276,81 @@ fn f(v: f64) -> String {
     crate::scalar::round_trip(v)
 }
 
+/// Which check a fit gets after its epochs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Check {
+    /// `reference` while n·(p+1)² ≤ [`AUTO_REFERENCE_MAX_WORK`], `kkt` beyond.
+    #[default]
+    Auto,
+    /// Solve the model's own f64 reference (OLS, ridge or Newton; the KKT conditions with an
+    /// L1 part) and compare: a solver's worth of work, O(n·p²) and more.
+    Reference,
+    /// The optimality residual from one pass over the rows, turned into bounds on J − J*
+    /// and the distance to the optimum where the objective allows ([`kkt_check`]).
+    Kkt,
+    /// No check: nothing is proven about the fit.
+    None,
+}
+
+/// The largest n·(p+1)² for which `--check auto` solves the reference: about a quarter of a
+/// second of TSQR on one core (10⁵ rows × 49 features, or 10⁶ rows × 15), so the check never
+/// costs more than a modest fit; beyond it, `auto` means `kkt`.
+pub const AUTO_REFERENCE_MAX_WORK: f64 = 2.5e8;
+
+impl Check {
+    pub const ALL: [Check; 4] = [Check::Auto, Check::Reference, Check::Kkt, Check::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Auto => "auto",
+            Check::Reference => "reference",
+            Check::Kkt => "kkt",
+            Check::None => "none",
+        }
+    }
+
+    /// The check `self` means for an n × p table: `auto` decided by size, the rest as is.
+    pub fn resolve(self, n: usize, p: usize) -> Check {
+        match self {
+            Check::Auto if n as f64 * ((p + 1) as f64).powi(2) <= AUTO_REFERENCE_MAX_WORK => {
+                Check::Reference
+            }
+            Check::Auto => Check::Kkt,
+            other => other,
+        }
+    }
+}
+
+impl std::str::FromStr for Check {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Check::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "unknown check '{s}' (expected auto, reference, kkt or none)"
+                ))
+            })
+    }
+}
+
+/// Wall time of each stage of [`fit_dataset`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct StageTimings {
+    /// Validation (one scan of the data), standardization, range checks, backend preflight.
+    pub prepare: f64,
+    /// The reference solve (zero unless the check is `reference`).
+    pub reference: f64,
+    /// The step size (`--mu auto`) and the precision check of `tol`.
+    pub step: f64,
+    /// The backend's fit: setup, epochs, read-back.
+    pub descend: f64,
+    /// The check after the fit, quality measures and warnings.
+    pub assess: f64,
+}
+
 /// Fit `ds` as `req` says; warnings are returned in the outcome.
 pub fn fit_dataset(ds: &Dataset, req: &FitRequest) -> Result<FitOutcome> {
     fit_dataset_with(ds, req, &mut |_| {})
@@ -276,28 +358,81 @@ pub fn fit_dataset(ds: &Dataset, req: &FitRequest) -> Result<FitOutcome> {
 
 /// Like [`fit_dataset`], calling `on_warning` as each warning is raised (an early one, such
 /// as an unreachable `tol`, before the fit starts) so a caller can show it at once.
+///
+/// The pipeline's stages, each timed in [`FitOutcome::stages`]: [`prepare`] → the
+/// reference ([`reference_stage`]) → the step size ([`step_stage`]) → the descent (the
+/// backend) → [`assess`]. A long-lived caller's Ctrl-C: the backends look at the interrupt
+/// every epoch, and every pass over the rows here looks at it at least every block of rows
+/// or column, so an interrupted fit returns promptly whatever stage it is in.
 pub fn fit_dataset_with(
     ds: &Dataset,
     req: &FitRequest,
     on_warning: &mut dyn FnMut(&Warning),
 ) -> Result<FitOutcome> {
-    // A long-lived caller's Ctrl-C: the backends look at it every epoch, and every pass over
-    // the rows here (the reference, the step, the checks: seconds on a large table) looks at
-    // it at least every block of rows or column, so an interrupted fit returns promptly
-    // whatever stage it is in.
+    let mut stages = StageTimings::default();
+    let clock = std::time::Instant::now();
+    let prepared = prepare(ds, req)?;
+    stages.prepare = clock.elapsed().as_secs_f64();
+    let clock = std::time::Instant::now();
+    let (ref_work, reference_note) = reference_stage(&prepared, req)?;
+    stages.reference = clock.elapsed().as_secs_f64();
+    let clock = std::time::Instant::now();
+    let mut warnings = Vec::new();
+    let cfg = step_stage(&prepared, req, ref_work.as_deref(), &mut |w| {
+        on_warning(&w);
+        warnings.push(w);
+    })?;
+    stages.step = clock.elapsed().as_secs_f64();
+    let clock = std::time::Instant::now();
+    let fit = descend_stage(&prepared, &cfg)?;
+    stages.descend = clock.elapsed().as_secs_f64();
+    let clock = std::time::Instant::now();
+    let reference = Reference {
+        weights: ref_work,
+        note: reference_note,
+    };
+    let mut outcome = assess(ds, req, &prepared, &cfg, fit, reference, &mut |w| {
+        on_warning(&w);
+        warnings.push(w);
+    })?;
+    stages.assess = clock.elapsed().as_secs_f64();
+    outcome.warnings = warnings;
+    outcome.stages = stages;
+    Ok(outcome)
+}
+
+/// What [`prepare`] hands the later stages.
+pub struct Prepared<'a> {
+    /// The matrix the fit runs on: `ds` itself, or its z-scored copy.
+    work: std::borrow::Cow<'a, Dataset>,
+    /// Column means and standard deviations, when standardized.
+    scaling: Option<(Vec<f64>, Vec<f64>)>,
+    solver: Box<dyn crate::solver::Solver>,
+    /// The check that will run (`auto` resolved).
+    check: Check,
+}
+
+/// Stage 1: validate the settings and the data (one scan of the features for non-finite
+/// values and ranges), refuse shapes the reference cannot check, standardize, and ask the
+/// backend whether it can take the problem — all before any O(n·p²) work.
+pub fn prepare<'a>(ds: &'a Dataset, req: &FitRequest) -> Result<Prepared<'a>> {
     let stop = req.config.interrupt;
     let model = req.config.model;
     let (n, p) = (ds.n(), ds.p());
-    let reference_kind = crate::reference::reference_kind(&model);
+    let check = req.check.resolve(n, p);
     log::debug!(
-        "preparing {n}×{p} ({} features): the checks, the {} reference, the step",
+        "preparing {n}×{p} ({} features): the checks, the {} check, the step",
         ds.features.precision(),
-        reference_kind.as_str()
+        match check {
+            Check::Reference => crate::reference::reference_kind(&model).as_str(),
+            other => other.as_str(),
+        }
     );
-    ds.validate()?;
+    let top = ds.validate_scan()?;
     req.config.validate()?;
     req.config.check_data(ds)?;
-    // Shape first: an unpenalised reference needs n > p, and everything below costs
+    // Shape first: an unpenalised optimum is unique only when n > p (whatever the check:
+    // without uniqueness no check, and no weights, mean much), and everything below costs
     // O(n·p²). A penalty makes the optimum unique whatever the shape.
     if n < p + 1 && model.penalty.alpha == 0.0 && !req.allow_rank_deficient {
         return Err(Error::Data(format!(
@@ -305,7 +440,7 @@ pub fn fit_dataset_with(
              not unique; add rows, select fewer --features, add a penalty, or pass \
              --allow-rank-deficient",
             p + 1,
-            reference_kind.as_str()
+            crate::reference::reference_kind(&model).as_str()
         )));
     }
     stop.check()?;
@@ -316,23 +451,47 @@ pub fn fit_dataset_with(
     };
     stop.check()?;
     // Borrowed unless standardized: the data is never copied just to be read.
-    let work: std::borrow::Cow<Dataset> = match &scaling {
-        Some((means, stds)) => std::borrow::Cow::Owned(standardized(ds, means, stds)?),
-        None => std::borrow::Cow::Borrowed(ds),
+    let (work, top) = match &scaling {
+        Some((means, stds)) => {
+            let z = standardized(ds, means, stds)?;
+            let top = z
+                .features
+                .column_max_abs()
+                .map_err(|((i, j), v)| z.non_finite(i, j, v))?;
+            (std::borrow::Cow::Owned(z), top)
+        }
+        None => (std::borrow::Cow::Borrowed(ds), top),
     };
-    check_range(&work, req.config.precision, stop)?;
+    check_range(&work, &top, req.config.precision)?;
     let solver = make_solver(req.backend, &req.adapter)?;
     // Cheap adapter, precision and size checks before any O(n·p²) work.
     solver.preflight(&work, &req.config)?;
-    // The reference is solved on the matrix the fit uses, so an offset column that
-    // standardization makes well-conditioned is not called rank-deficient.
-    let (ref_work, ols_note) = match reference_until(&model, &work, stop) {
-        Ok(r) => (r.weights, None),
+    Ok(Prepared {
+        work,
+        scaling,
+        solver,
+        check,
+    })
+}
+
+/// Stage 2: the model's f64 reference on the matrix the fit uses (so an offset column that
+/// standardization makes well-conditioned is not called rank-deficient), when the check is
+/// `reference`. Returns its weights in the working coordinates, or why there are none.
+pub fn reference_stage(
+    prepared: &Prepared,
+    req: &FitRequest,
+) -> Result<(Option<Vec<f64>>, Option<String>)> {
+    if prepared.check != Check::Reference {
+        return Ok((None, None));
+    }
+    let model = req.config.model;
+    match reference_validated(&model, &prepared.work, req.config.interrupt) {
+        Ok(r) => Ok((r.weights, None)),
         Err(e @ Error::RankDeficient { .. }) if req.allow_rank_deficient => {
-            (None, Some(e.to_string()))
+            Ok((None, Some(e.to_string())))
         }
         Err(Error::RankDeficient { rank, cols, hint }) if !req.standardize => {
-            return Err(Error::RankDeficient {
+            Err(Error::RankDeficient {
                 rank,
                 cols,
                 hint: format!(
@@ -340,8 +499,20 @@ pub fn fit_dataset_with(
                 ),
             })
         }
-        Err(e) => return Err(e),
-    };
+        Err(e) => Err(e),
+    }
+}
+
+/// Stage 3: the step size (`--mu auto`: 1/L, or the optimizer's own rule) and, with a
+/// reference at hand, whether `tol` is reachable in the working precision. Returns the
+/// settings the descent runs with.
+pub fn step_stage(
+    prepared: &Prepared,
+    req: &FitRequest,
+    w_ref: Option<&[f64]>,
+    warn: &mut dyn FnMut(Warning),
+) -> Result<GdConfig> {
+    let (work, stop, model) = (&prepared.work, req.config.interrupt, req.config.model);
     let mu = match req.step {
         // Adam's steps are about mu per coordinate whatever the gradient's scale, so 1/L
         // means nothing to it: PyTorch's default learning rate stands in.
@@ -360,9 +531,9 @@ pub fn fit_dataset_with(
                 .optimizer
                 .momentum
                 .unwrap_or(crate::model::optimizer::DEFAULT_MOMENTUM);
-            (1.0 - b) / model.smoothness_until(&work, stop)?
+            (1.0 - b) / model.smoothness_until(work, stop)?
         }
-        Step::Auto => 1.0 / model.smoothness_until(&work, stop)?,
+        Step::Auto => 1.0 / model.smoothness_until(work, stop)?,
         Step::Value(v) => v,
     };
     let cfg = GdConfig {
@@ -370,13 +541,8 @@ pub fn fit_dataset_with(
         ..req.config.clone()
     };
     cfg.validate()?;
-    let mut warnings = Vec::new();
-    let mut warn = |w: Warning, warnings: &mut Vec<Warning>| {
-        on_warning(&w);
-        warnings.push(w);
-    };
-    if let (Some(tol), Some(w_ref)) = (cfg.tol, ref_work.as_ref()) {
-        let floor = gradient_floor(&work, model.loss, w_ref, mu, cfg.precision, stop)?;
+    if let (Some(tol), Some(w_ref)) = (cfg.tol, w_ref) {
+        let floor = gradient_floor(work, model.loss, w_ref, mu, cfg.precision, stop)?;
         if tol < floor {
             let w = Warning {
                 kind: "tol_unreachable",
@@ -397,21 +563,30 @@ pub fn fit_dataset_with(
             if req.strict {
                 return Err(Error::Strict(w.message));
             }
-            warn(w, &mut warnings);
+            warn(w);
         }
     }
+    Ok(cfg)
+}
+
+/// Stage 4: the backend's descent on the working matrix (validated once, in [`prepare`]).
+fn descend_stage(prepared: &Prepared, cfg: &GdConfig) -> Result<Fit> {
+    let (work, solver, model) = (&prepared.work, &prepared.solver, cfg.model);
     log::debug!(
-        "fitting {n}×{p} ({} features) on {} in {}: {} loss, {} penalty, {}, mu = {mu:e}, \
+        "fitting {}×{} ({} features) on {} in {}: {} loss, {} penalty, {}, mu = {:e}, \
          {} epochs at most",
-        ds.features.precision(),
+        work.n(),
+        work.p(),
+        work.features.precision(),
         solver.name(),
         cfg.precision,
         model.loss.as_str(),
         model.penalty.kind.as_str(),
         cfg.optimizer.kind.as_str(),
+        cfg.mu,
         cfg.epochs
     );
-    let mut fit = solver.fit(&work, &cfg)?;
+    let fit = solver.fit_validated(work, cfg)?;
     log::debug!(
         "{} ran {} epochs in {:.3?} (converged: {}, stalled: {}) on {}",
         fit.backend,
@@ -421,26 +596,100 @@ pub fn fit_dataset_with(
         fit.stalled,
         fit.device
     );
-    // Optimality is judged where the fit was made: the penalty applies to the working
-    // (standardized) weights. These are passes over the rows (tens of milliseconds each on
-    // a large table), with checks between them.
+    Ok(fit)
+}
+
+/// The reference as [`assess`] takes it: weights in the working coordinates, or why none.
+struct Reference {
+    weights: Option<Vec<f64>>,
+    note: Option<String>,
+}
+
+/// Optimality figures of a fit on the working matrix, as the check allows.
+struct Optimality {
+    objective: f64,
+    kkt: KktCheck,
+    reference_objective: Option<f64>,
+    objective_at_zero: f64,
+    kkt_at_zero: f64,
+}
+
+/// Optimality is judged where the fit was made: the penalty applies to the working
+/// (standardized) weights. These are passes over the rows (tens of milliseconds each on a
+/// large table), with interrupt checks between them; `none` skips the KKT passes.
+fn optimality(
+    model: &Model,
+    work: &Dataset,
+    check: Check,
+    w: &[f64],
+    w_ref: Option<&[f64]>,
+    stop: Interrupt,
+) -> Result<Optimality> {
     stop.check()?;
-    let objective = model.objective(&work, &fit.weights);
-    let kkt = kkt_residual(&model, &work, &fit.weights);
-    stop.check()?;
-    let reference_objective = ref_work.as_ref().map(|r| model.objective(&work, r));
-    let zero = vec![0.0; p + 1];
-    let objective_at_zero = model.objective(&work, &zero);
-    stop.check()?;
-    let kkt_at_zero = kkt_residual(&model, &work, &zero);
-    let reference = match (&scaling, ref_work) {
-        (Some((means, stds)), Some(r)) => Some(unscale(&r, means, stds)),
-        (_, r) => r,
+    let objective = model.objective(work, w);
+    let unchecked = KktCheck {
+        residual: f64::NAN,
+        objective_gap_bound: None,
+        distance_bound: None,
     };
-    if let Some((means, stds)) = &scaling {
-        fit.weights = unscale(&fit.weights, means, stds);
-    }
-    let distance_to_reference = reference.as_ref().map(|r| {
+    let kkt = match check {
+        Check::None => unchecked,
+        Check::Kkt => kkt_check(model, work, w),
+        _ => KktCheck {
+            residual: kkt_residual(model, work, w),
+            ..unchecked
+        },
+    };
+    stop.check()?;
+    let reference_objective = w_ref.map(|r| model.objective(work, r));
+    let zero = vec![0.0; work.p() + 1];
+    let objective_at_zero = model.objective(work, &zero);
+    stop.check()?;
+    let kkt_at_zero = match check {
+        Check::None => f64::NAN,
+        _ => kkt_residual(model, work, &zero),
+    };
+    Ok(Optimality {
+        objective,
+        kkt,
+        reference_objective,
+        objective_at_zero,
+        kkt_at_zero,
+    })
+}
+
+/// Stage 5: the check after the fit (against the reference, or the KKT conditions), the
+/// weights back in original units, the quality measures of the model's kind, and the
+/// warning when the fit is far from optimal.
+fn assess(
+    ds: &Dataset,
+    req: &FitRequest,
+    prepared: &Prepared,
+    cfg: &GdConfig,
+    mut fit: Fit,
+    reference: Reference,
+    warn: &mut dyn FnMut(Warning),
+) -> Result<FitOutcome> {
+    let (model, stop) = (cfg.model, cfg.interrupt);
+    let reference_kind = match prepared.check {
+        Check::Reference => crate::reference::reference_kind(&model),
+        _ => ReferenceKind::Kkt,
+    };
+    let opt = optimality(
+        &model,
+        &prepared.work,
+        prepared.check,
+        &fit.weights,
+        reference.weights.as_deref(),
+        stop,
+    )?;
+    let unscaled = |w: Vec<f64>| match &prepared.scaling {
+        Some((means, stds)) => unscale(&w, means, stds),
+        None => w,
+    };
+    let reference_weights = reference.weights.map(unscaled);
+    fit.weights = unscaled(std::mem::take(&mut fit.weights));
+    let distance_to_reference = reference_weights.as_ref().map(|r| {
         let top = max_abs(r.iter().copied());
         let d = crate::scalar::max_abs_diff(&fit.weights, r);
         if top > 0.0 {
@@ -450,38 +699,147 @@ pub fn fit_dataset_with(
         }
     });
     if model == Model::LEAST_SQUARES {
-        fit.max_abs_diff_vs_ols = reference
+        fit.max_abs_diff_vs_ols = reference_weights
             .as_ref()
             .map(|r| crate::scalar::max_abs_diff(&fit.weights, r));
     }
-    stop.check()?;
-    let squared = model.loss == Loss::Squared;
-    let (mse, r2) = if squared {
-        let mse = ds.mse(&fit.weights);
+    let quality = Quality::of(&model, ds, &fit.weights, reference_weights.as_deref(), stop)?;
+    if let Some(message) = far_message(req, cfg, &fit, reference_kind, &opt, &quality) {
+        warn(Warning {
+            kind: "far_from_reference",
+            message,
+        });
+    }
+    Ok(FitOutcome {
+        mse: quality.mse,
+        r2: quality.r2,
+        accuracy: quality.accuracy,
+        log_loss: quality.log_loss,
+        objective: opt.objective,
+        reference_kind,
+        check: prepared.check,
+        objective_gap_bound: opt.kkt.objective_gap_bound,
+        distance_bound: opt.kkt.distance_bound,
+        reference: reference_weights,
+        reference_objective: opt.reference_objective,
+        distance_to_reference,
+        kkt_residual: opt.kkt.residual,
+        feature_names: ds.feature_names.clone(),
+        model,
+        optimizer: cfg.optimizer,
+        schedule: cfg.schedule,
+        mu: cfg.mu,
+        ols_mse: quality.reference_mse,
+        ols_r2: quality.reference_r2,
+        ols_note: reference.note,
+        standardized: req.standardize,
+        tol: cfg.tol,
+        warnings: Vec::new(),
+        stages: StageTimings::default(),
+        fit,
+    })
+}
+
+/// The quality measures of the model's kind, in original units on the caller's data.
+struct Quality {
+    mse: Option<f64>,
+    r2: Option<f64>,
+    accuracy: Option<f64>,
+    log_loss: Option<f64>,
+    reference_mse: Option<f64>,
+    reference_r2: Option<f64>,
+}
+
+impl Quality {
+    fn of(
+        model: &Model,
+        ds: &Dataset,
+        w: &[f64],
+        w_ref: Option<&[f64]>,
+        stop: Interrupt,
+    ) -> Result<Quality> {
         stop.check()?;
-        (Some(mse), Some(ds.r2(&fit.weights)))
-    } else {
-        (None, None)
-    };
-    let (accuracy, log_loss) = if squared {
-        (None, None)
-    } else {
-        let yhat = Model::predict(ds, &fit.weights);
-        stop.check()?;
-        let right = yhat
-            .iter()
-            .zip(ds.targets.iter())
-            .filter(|(f, y)| (**f >= 0.0) == (**y == 1.0))
-            .count();
-        (
-            Some(right as f64 / n as f64),
-            Some(model.mean_loss(ds, &fit.weights)),
-        )
-    };
-    stop.check()?;
-    let ols_mse = reference.as_ref().filter(|_| squared).map(|r| ds.mse(r));
-    stop.check()?;
-    let ols_r2 = reference.as_ref().filter(|_| squared).map(|r| ds.r2(r));
+        let mut q = Quality {
+            mse: None,
+            r2: None,
+            accuracy: None,
+            log_loss: None,
+            reference_mse: None,
+            reference_r2: None,
+        };
+        match model.loss {
+            Loss::Squared => {
+                q.mse = Some(ds.mse(w));
+                stop.check()?;
+                q.r2 = Some(ds.r2(w));
+                if let Some(r) = w_ref {
+                    stop.check()?;
+                    q.reference_mse = Some(ds.mse(r));
+                    stop.check()?;
+                    q.reference_r2 = Some(ds.r2(r));
+                }
+            }
+            Loss::Logistic => {
+                let yhat = Model::predict(ds, w);
+                stop.check()?;
+                let right = yhat
+                    .iter()
+                    .zip(ds.targets.iter())
+                    .filter(|(f, y)| (**f >= 0.0) == (**y == 1.0))
+                    .count();
+                q.accuracy = Some(right as f64 / ds.n() as f64);
+                q.log_loss = Some(model.mean_loss(ds, w));
+            }
+        }
+        Ok(q)
+    }
+}
+
+/// The "far from the reference" warning's text, when the fit is far: against the OLS
+/// figures for the article's model, the reference's objective for the other references,
+/// else the KKT residual against its value at w = 0; `none` warns of nothing.
+fn far_message(
+    req: &FitRequest,
+    cfg: &GdConfig,
+    fit: &Fit,
+    reference_kind: ReferenceKind,
+    opt: &Optimality,
+    q: &Quality,
+) -> Option<String> {
+    let (objective, kkt, kkt_at_zero) = (opt.objective, opt.kkt.residual, opt.kkt_at_zero);
+    let far = match (
+        q.mse,
+        q.r2,
+        q.reference_mse,
+        q.reference_r2,
+        opt.reference_objective,
+    ) {
+        (Some(mse), Some(r2), Some(rm), Some(rr), _) if cfg.model == Model::LEAST_SQUARES => {
+            far_from_reference(mse, r2, rm, rr).then(|| {
+                format!(
+                    "is far from the OLS reference (R² {r2:.4} vs {rr:.4}, MSE {mse:.4e} vs \
+                     {rm:.4e})"
+                )
+            })
+        }
+        (.., Some(jr)) => {
+            // Less than 99.9% of the possible decrease of J from w = 0 achieved: the
+            // analogue of the R² rule. NaN (a blown-up fit) counts as far.
+            let gap = (objective - jr) / (opt.objective_at_zero - jr).max(f64::MIN_POSITIVE);
+            (gap.is_nan() || gap > 1e-3).then(|| {
+                format!(
+                    "is far from the {} reference (objective {objective:.6e} vs {jr:.6e})",
+                    reference_kind.as_str()
+                )
+            })
+        }
+        _ if kkt_at_zero.is_nan() && kkt.is_nan() && fit.weights.iter().all(|v| v.is_finite()) => {
+            None
+        }
+        _ => (kkt.is_nan() || kkt > 1e-3 * kkt_at_zero).then(|| {
+            format!("is far from optimal (KKT residual {kkt:.3e}, vs {kkt_at_zero:.3e} at w = 0)")
+        }),
+    }?;
     let mut remedies = Vec::new();
     if !req.standardize {
         remedies.push("--standardize".to_string());
@@ -502,65 +860,10 @@ pub fn fit_dataset_with(
             fit.epochs_run
         )
     };
-    let far = if model == Model::LEAST_SQUARES {
-        match (mse, r2, ols_mse, ols_r2) {
-            (Some(mse), Some(r2), Some(rm), Some(rr)) if far_from_reference(mse, r2, rm, rr) => {
-                Some(format!(
-                    "is far from the OLS reference (R² {r2:.4} vs {rr:.4}, MSE {mse:.4e} vs \
-                     {rm:.4e})"
-                ))
-            }
-            _ => None,
-        }
-    } else if let Some(jr) = reference_objective {
-        // Less than 99.9% of the possible decrease of J from w = 0 achieved: the analogue of
-        // the R² rule.
-        let gap = (objective - jr) / (objective_at_zero - jr).max(f64::MIN_POSITIVE);
-        // NaN (a blown-up fit) counts as far.
-        (gap.is_nan() || gap > 1e-3).then(|| {
-            format!(
-                "is far from the {} reference (objective {objective:.6e} vs {jr:.6e})",
-                reference_kind.as_str()
-            )
-        })
-    } else {
-        (kkt.is_nan() || kkt > 1e-3 * kkt_at_zero).then(|| {
-            format!("is far from optimal (KKT residual {kkt:.3e}, vs {kkt_at_zero:.3e} at w = 0)")
-        })
-    };
-    if let Some(what) = far {
-        warn(
-            Warning {
-                kind: "far_from_reference",
-                message: format!("the fit {how} {what}; try {}", remedies.join(", or ")),
-            },
-            &mut warnings,
-        );
-    }
-    Ok(FitOutcome {
-        mse,
-        r2,
-        accuracy,
-        log_loss,
-        objective,
-        reference_kind,
-        reference,
-        reference_objective,
-        distance_to_reference,
-        kkt_residual: kkt,
-        feature_names: ds.feature_names.clone(),
-        model,
-        optimizer: cfg.optimizer,
-        schedule: cfg.schedule,
-        mu,
-        ols_mse,
-        ols_r2,
-        ols_note,
-        standardized: req.standardize,
-        tol: cfg.tol,
-        warnings,
-        fit,
-    })
+    Some(format!(
+        "the fit {how} {far}; try {}",
+        remedies.join(", or ")
+    ))
 }
 
 /// Run `solver` and check the fit against whichever reference applies to its model

@@ -27,12 +27,14 @@ pub struct Ols {
 
 /// Solve OLS; a rank-deficient `[1 X]` is an error that says why, never garbage.
 pub fn ols(data: &Dataset) -> Result<Ols> {
+    data.validate()?;
     ols_until(data, Interrupt::default())
 }
 
-/// [`ols`], returning [`Error::Interrupted`] within a block of rows once `stop` is set.
+/// [`ols`] on data the caller has validated, returning [`Error::Interrupted`] within a block
+/// of rows once `stop` is set.
 pub(crate) fn ols_until(data: &Dataset, stop: Interrupt) -> Result<Ols> {
-    data.validate()?;
+    data.validate_shape()?;
     let (n, p) = (data.n(), data.p());
     let r = tsqr_r(data, stop)?;
     let k = r.nrows().min(p + 1);

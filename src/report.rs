@@ -70,8 +70,6 @@ pub fn reproduce_json(r: &ReproduceReport) -> Value {
     })
 }
 
-/// The article-style table.
-/// `descent adapters` as a table.
 /// The `fit --json` object (also what `--out` writes).
 pub fn fit_json(o: &crate::fitting::FitOutcome) -> Value {
     let f = &o.fit;
@@ -96,6 +94,10 @@ pub fn fit_json(o: &crate::fitting::FitOutcome) -> Value {
         "reference_objective": o.reference_objective,
         "distance_to_reference": o.distance_to_reference,
         "kkt_residual": o.kkt_residual,
+        "check": o.check,
+        "objective_gap_bound": o.objective_gap_bound,
+        "distance_bound": o.distance_bound,
+        "stages": o.stages,
         "ols": if is_ols { o.reference.clone() } else { None },
         "ols_note": o.ols_note,
         "warnings": o.warnings,

@@ -88,6 +88,11 @@ pub struct FitSettings {
     /// Fit on standardized features; weights are reported in original units.
     #[cfg_attr(feature = "cli", arg(long))]
     pub standardize: bool,
+    /// What checks the fit: reference (solve the model's f64 reference and compare), kkt
+    /// (the optimality residual in one pass, with bounds on J − J* where the model allows),
+    /// none, or auto (reference while rows·(features+1)² ≤ 2.5e8, kkt beyond).
+    #[cfg_attr(feature = "cli", arg(long, default_value = "auto"))]
+    pub check: String,
     /// Fit even when the OLS reference is rank-deficient (no reference check then).
     #[cfg_attr(feature = "cli", arg(long))]
     pub allow_rank_deficient: bool,
@@ -126,6 +131,7 @@ impl Default for FitSettings {
             tol: None,
             check_every: 64,
             standardize: false,
+            check: "auto".into(),
             allow_rank_deficient: false,
             strict: false,
             record_loss: false,
@@ -141,6 +147,7 @@ impl FitSettings {
             adapter,
             step: self.mu.parse()?,
             standardize: self.standardize,
+            check: self.check.parse()?,
             allow_rank_deficient: self.allow_rank_deficient,
             strict: self.strict,
             config: GdConfig {

@@ -64,4 +64,10 @@ pub trait Solver: Send + Sync {
     }
     /// Run gradient descent from w = 0.
     fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit>;
+    /// [`Solver::fit`] on data its caller has already passed through
+    /// [`Dataset::validate`] (the fitting pipeline's one scan of the data): a backend may
+    /// skip its own scan for non-finite values. By default the same as `fit`.
+    fn fit_validated(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
+        self.fit(data, cfg)
+    }
 }

@@ -77,6 +77,7 @@ fn request(backend: Backend, precision: Precision, epochs: usize) -> FitRequest 
         adapter: AdapterChoice::Auto,
         step: Step::Auto,
         standardize: false,
+        check: descent::fitting::Check::Auto,
         allow_rank_deficient: false,
         strict: false,
         config: GdConfig {

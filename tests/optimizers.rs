@@ -72,6 +72,7 @@ fn request(
         adapter: AdapterChoice::Auto,
         step: Step::Auto,
         standardize: false,
+        check: descent::fitting::Check::Auto,
         allow_rank_deficient: false,
         strict: false,
         config: GdConfig {

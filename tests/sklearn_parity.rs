@@ -321,6 +321,7 @@ fn parity(name: &str) {
         adapter: AdapterChoice::default(),
         step: Step::Auto,
         standardize: false,
+        check: descent::fitting::Check::Auto,
         allow_rank_deficient: false,
         strict: false,
         config: GdConfig {

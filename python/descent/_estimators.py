@@ -71,6 +71,12 @@ _PARAMETERS = """
         Seed of the mini-batch order; None is seed 0 (descent's default, deterministic).
     standardize : bool, default=False
         Fit on z-scored features (weights are reported in the original units).
+    check : {"auto", "reference", "kkt", "none"}, default="auto"
+        What checks the fit after its epochs (``fit_report_["check"]`` says which ran):
+        "reference" solves the model's f64 reference (OLS, ridge, Newton) and compares;
+        "kkt" computes the optimality residual in one pass and, for the squared loss with
+        an L2 part, proven bounds on J − J* and on the distance to the optimum; "none"
+        checks nothing; "auto" is "reference" while n·(p+1)² ≤ 2.5e8, else "kkt".
     backend : {"fused", "ndarray", "naive", "gpu"}, default="fused"
         Where the fit runs: a CPU path, or "gpu" (any adapter wgpu can open).
     adapter : int, str or None, default=None
@@ -152,6 +158,7 @@ class _GDBase(BaseEstimator):
             "batch_size": self.batch_size,
             "shuffle_seed": _seed(self.random_state),
             "standardize": bool(self.standardize),
+            "check": self.check,
             "backend": self.backend,
             "precision": _precision(self.precision),
             "record_loss": bool(self.record_loss),
@@ -287,6 +294,7 @@ class GDRegressor(RegressorMixin, _GDBase):
         batch_size=None,
         random_state=None,
         standardize=False,
+        check="auto",
         backend="fused",
         adapter=None,
         precision="f64",
@@ -312,6 +320,7 @@ class GDRegressor(RegressorMixin, _GDBase):
         self.batch_size = batch_size
         self.random_state = random_state
         self.standardize = standardize
+        self.check = check
         self.backend = backend
         self.adapter = adapter
         self.precision = precision
@@ -383,6 +392,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         batch_size=None,
         random_state=None,
         standardize=False,
+        check="auto",
         backend="fused",
         adapter=None,
         precision="f64",
@@ -408,6 +418,7 @@ class GDClassifier(ClassifierMixin, _GDBase):
         self.batch_size = batch_size
         self.random_state = random_state
         self.standardize = standardize
+        self.check = check
         self.backend = backend
         self.adapter = adapter
         self.precision = precision

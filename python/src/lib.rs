@@ -248,6 +248,7 @@ fn fit_settings(d: &Bound<'_, PyDict>) -> PyResult<FitSettings> {
             "tol" => s.tol = num!(),
             "check_every" => s.check_every = num!(),
             "standardize" => s.standardize = num!(),
+            "check" => s.check = text()?,
             "allow_rank_deficient" => s.allow_rank_deficient = num!(),
             "strict" => s.strict = num!(),
             "record_loss" => s.record_loss = num!(),

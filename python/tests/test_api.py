@@ -275,3 +275,20 @@ print("ok")
     )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
     assert "XDG_RUNTIME_DIR is invalid" not in out.stderr, out.stderr
+
+
+def test_check_chooses_what_verifies_the_fit():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(500, 3)) + 5.0
+    y = 1.0 + X @ [2.0, -1.0, 0.5] + 0.1 * rng.normal(size=500)
+    ref = GDRegressor(alpha=1e-2, check="reference").fit(X, y).fit_report_
+    assert ref["check"] == "reference" and ref["reference_weights"] is not None
+    kkt = GDRegressor(alpha=1e-2, check="kkt").fit(X, y).fit_report_
+    assert kkt["check"] == "kkt" and kkt["reference_weights"] is None
+    # Squared loss with an L2 part: the KKT check proves a bound, and it holds.
+    assert 0.0 <= kkt["objective"] - ref["reference_objective"] <= kkt["objective_gap_bound"] + 1e-12
+    none = GDRegressor(alpha=1e-2, check="none").fit(X, y).fit_report_
+    assert none["check"] == "none" and none["kkt_residual"] is None
+    assert set(ref["stages"]) == {"prepare", "reference", "step", "descend", "assess"}
+    with pytest.raises(ValueError, match="unknown check 'sometimes'"):
+        GDRegressor(check="sometimes").fit(X, y)

@@ -253,6 +253,22 @@ pub fn fit_summary(o: &descent::fitting::FitOutcome) -> String {
         format!("\nobjective J: {:.9e}{r}", o.objective)
     };
     let check = match (o.reference_kind, o.distance_to_reference) {
+        _ if o.check == descent::fitting::Check::None => {
+            "check: none (nothing was verified; --check reference or kkt to verify)".into()
+        }
+        _ if o.check == descent::fitting::Check::Kkt => match o.objective_gap_bound {
+            Some(b) => format!(
+                "KKT residual: {:.3e}   proven: J − J* ≤ {b:.3e}, distance to the optimum ≤ \
+                 {:.3e}",
+                o.kkt_residual,
+                o.distance_bound.unwrap_or(f64::NAN)
+            ),
+            None => format!(
+                "KKT residual: {:.3e} (no bound on J − J*: that needs the squared loss with \
+                 an L2 part)",
+                o.kkt_residual
+            ),
+        },
         (descent::reference::ReferenceKind::Ols, _)
             if *m == descent::model::Model::LEAST_SQUARES =>
         {

@@ -224,9 +224,14 @@ pub(crate) fn run_cpu<'a, T: Real, L: LossFn, K: EpochSums<T>>(
     data: &'a Dataset,
     cfg: &GdConfig,
     prepare: impl FnOnce(&'a Dataset) -> K,
+    validated: bool,
 ) -> Result<Fit> {
     cfg.validate()?;
-    data.validate()?;
+    if validated {
+        data.validate_shape()?;
+    } else {
+        data.validate()?;
+    }
     cfg.check_data(data)?;
     let t0 = Instant::now();
     let mut kernel = prepare(data);
@@ -269,18 +274,24 @@ impl<B: CpuBackend> Solver for B {
     }
     fn fit(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
         match cfg.precision {
-            Precision::F32 => fit_in::<B, f32>(data, cfg),
-            Precision::F64 => fit_in::<B, f64>(data, cfg),
+            Precision::F32 => fit_in::<B, f32>(data, cfg, false),
+            Precision::F64 => fit_in::<B, f64>(data, cfg, false),
+        }
+    }
+    fn fit_validated(&self, data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
+        match cfg.precision {
+            Precision::F32 => fit_in::<B, f32>(data, cfg, true),
+            Precision::F64 => fit_in::<B, f64>(data, cfg, true),
         }
     }
 }
 
 /// Monomorphise the fit for the model's loss, so the per-row code has no branches on it;
 /// the penalty and the optimizer (O(p) work per step) are chosen at run time.
-fn fit_in<B: CpuBackend, T: Real>(data: &Dataset, cfg: &GdConfig) -> Result<Fit> {
+fn fit_in<B: CpuBackend, T: Real>(data: &Dataset, cfg: &GdConfig, validated: bool) -> Result<Fit> {
     let prepare = B::prepare::<T>;
     match cfg.model.loss {
-        Loss::Squared => run_cpu::<T, Squared, _>(B::NAME, data, cfg, prepare),
-        Loss::Logistic => run_cpu::<T, Logistic, _>(B::NAME, data, cfg, prepare),
+        Loss::Squared => run_cpu::<T, Squared, _>(B::NAME, data, cfg, prepare, validated),
+        Loss::Logistic => run_cpu::<T, Logistic, _>(B::NAME, data, cfg, prepare, validated),
     }
 }

@@ -169,6 +169,31 @@ impl Features {
         each!(self, a => Features::new(CowArray::from(a.select(ndarray::Axis(1), cols))))
     }
 
+    /// The largest |value| of every column, in one row-major pass, or the first value that
+    /// is NaN or infinite with its (row, column): the one scan the fitting pipeline makes
+    /// for both the finiteness and the range checks.
+    pub fn column_max_abs(&self) -> std::result::Result<Vec<f64>, ((usize, usize), f64)> {
+        let p = self.ncols();
+        let mut top = vec![0.0f64; p];
+        let mut bad = None;
+        self.for_each_row(|i, row| {
+            if bad.is_some() {
+                return;
+            }
+            for (j, (t, &v)) in top.iter_mut().zip(row).enumerate() {
+                if !v.is_finite() {
+                    bad = Some(((i, j), v));
+                    return;
+                }
+                *t = t.max(v.abs());
+            }
+        });
+        match bad {
+            Some(b) => Err(b),
+            None => Ok(top),
+        }
+    }
+
     /// The first value that is NaN or infinite, with its (row, column).
     pub fn first_non_finite(&self) -> Option<((usize, usize), f64)> {
         let p = self.ncols().max(1);

@@ -112,6 +112,36 @@ impl Dataset {
 
     /// Shape and finiteness checks; every backend relies on them.
     pub fn validate(&self) -> Result<()> {
+        self.validate_shape()?;
+        if let Some(((i, j), v)) = self.features.first_non_finite() {
+            return Err(self.non_finite(i, j, v));
+        }
+        self.validate_targets()
+    }
+
+    /// The error for a non-finite feature value at (row `i`, column `j`).
+    pub(crate) fn non_finite(&self, i: usize, j: usize, v: f64) -> Error {
+        Error::Data(format!(
+            "feature '{}' has a non-finite value ({v}) in row {}",
+            self.feature_names[j],
+            i + 1
+        ))
+    }
+
+    /// [`Dataset::validate`] and the largest |value| of every feature column, from one pass
+    /// over the features (the pipeline's only scan of them before the fit).
+    pub fn validate_scan(&self) -> Result<Vec<f64>> {
+        self.validate_shape()?;
+        let top = self
+            .features
+            .column_max_abs()
+            .map_err(|((i, j), v)| self.non_finite(i, j, v))?;
+        self.validate_targets()?;
+        Ok(top)
+    }
+
+    /// The shape checks of [`Dataset::validate`]: rows, columns, names, targets' length.
+    pub(crate) fn validate_shape(&self) -> Result<()> {
         let (n, p) = self.features.dim();
         if n == 0 {
             return Err(Error::Data("the dataset has no rows (n = 0)".into()));
@@ -131,13 +161,11 @@ impl Dataset {
                 self.feature_names.len()
             )));
         }
-        if let Some(((i, j), v)) = self.features.first_non_finite() {
-            return Err(Error::Data(format!(
-                "feature '{}' has a non-finite value ({v}) in row {}",
-                self.feature_names[j],
-                i + 1
-            )));
-        }
+        Ok(())
+    }
+
+    /// The targets' finiteness check of [`Dataset::validate`].
+    fn validate_targets(&self) -> Result<()> {
         if let Some((i, v)) = self
             .targets
             .iter()

@@ -25,7 +25,7 @@ pub mod kkt;
 pub mod newton;
 pub mod ridge;
 
-pub use kkt::kkt_residual;
+pub use kkt::{kkt_check, kkt_residual, KktCheck};
 pub use newton::newton_logistic;
 pub use ridge::ridge;
 
@@ -109,6 +109,17 @@ pub fn reference(model: &Model, data: &Dataset) -> Result<Reference> {
 /// look at it before every block of rows (milliseconds), so a caller's Ctrl-C is not held
 /// up by the seconds a reference on a large table can take.
 pub fn reference_until(model: &Model, data: &Dataset, stop: Interrupt) -> Result<Reference> {
+    data.validate()?;
+    reference_validated(model, data, stop)
+}
+
+/// [`reference_until`] on data the caller has validated (the fitting pipeline scans the
+/// data once, in its prepare stage).
+pub(crate) fn reference_validated(
+    model: &Model,
+    data: &Dataset,
+    stop: Interrupt,
+) -> Result<Reference> {
     model.validate()?;
     let kind = reference_kind(model);
     let l2 = model.penalty.l2_strength();
@@ -117,7 +128,7 @@ pub fn reference_until(model: &Model, data: &Dataset, stop: Interrupt) -> Result
         ReferenceKind::Ridge => Some(ridge::ridge_until(data, l2, stop)?),
         ReferenceKind::Newton => Some(newton::newton_logistic_until(data, l2, stop)?),
         ReferenceKind::Kkt => {
-            data.validate()?;
+            data.validate_shape()?;
             model.check_data(data)?;
             None
         }

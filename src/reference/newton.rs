@@ -61,6 +61,7 @@ fn separable(detail: &str) -> Error {
 /// the loss of the separated rows underflows the tolerance. With `l2 > 0` and both classes
 /// present, J is strongly convex in w and coercive in w0, so it always converges.
 pub fn newton_logistic(data: &Dataset, l2: f64) -> Result<Vec<f64>> {
+    data.validate()?;
     newton_logistic_until(data, l2, Interrupt::default())
 }
 
@@ -72,7 +73,7 @@ pub(crate) fn newton_logistic_until(data: &Dataset, l2: f64, stop: Interrupt) ->
             "the L2 strength α(1−ρ) must be finite and ≥ 0, got {l2}"
         )));
     }
-    data.validate()?;
+    data.validate_shape()?;
     let y = data.targets.to_vec();
     check_labels(&y)?;
     if y.iter().all(|&v| v == y[0]) {

@@ -28,6 +28,7 @@ use faer::Mat;
 /// Errors: `l2` not finite and > 0 (`Error::Config`; λ = 0 is OLS, [`crate::ols::ols`]),
 /// invalid data.
 pub fn ridge(data: &Dataset, l2: f64) -> Result<Vec<f64>> {
+    data.validate()?;
     ridge_until(data, l2, Interrupt::default())
 }
 
@@ -39,7 +40,7 @@ pub(crate) fn ridge_until(data: &Dataset, l2: f64, stop: Interrupt) -> Result<Ve
              reference is OLS)"
         )));
     }
-    data.validate()?;
+    data.validate_shape()?;
     let (n, p) = (data.n(), data.p());
     let r = tsqr_r(data, stop)?;
     let k = r.nrows();
