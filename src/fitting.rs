@@ -372,6 +372,7 @@ pub fn fit_dataset_with(
     let mut stages = StageTimings::default();
     let clock = std::time::Instant::now();
     let prepared = prepare(ds, req)?;
+    let solver = ready_solver(&prepared, req.backend, &req.adapter, &req.config)?;
     stages.prepare = clock.elapsed().as_secs_f64();
     let clock = std::time::Instant::now();
     let (ref_work, reference_note) = reference_stage(&prepared, req)?;
@@ -384,7 +385,7 @@ pub fn fit_dataset_with(
     })?;
     stages.step = clock.elapsed().as_secs_f64();
     let clock = std::time::Instant::now();
-    let fit = descend_stage(&prepared, &cfg)?;
+    let fit = descend_stage(solver.as_ref(), &prepared, &cfg)?;
     stages.descend = clock.elapsed().as_secs_f64();
     let clock = std::time::Instant::now();
     let reference = Reference {
@@ -407,14 +408,13 @@ pub struct Prepared<'a> {
     work: std::borrow::Cow<'a, Dataset>,
     /// Column means and standard deviations, when standardized.
     scaling: Option<(Vec<f64>, Vec<f64>)>,
-    solver: Box<dyn crate::solver::Solver>,
     /// The check that will run (`auto` resolved).
     check: Check,
 }
 
 /// Stage 1: validate the settings and the data (one scan of the features for non-finite
-/// values and ranges), refuse shapes the reference cannot check, standardize, and ask the
-/// backend whether it can take the problem — all before any O(n·p²) work.
+/// values and ranges), refuse shapes without a unique optimum, standardize — all before any
+/// O(n·p²) work. [`ready_solver`] then asks a backend whether it can take the problem.
 pub fn prepare<'a>(ds: &'a Dataset, req: &FitRequest) -> Result<Prepared<'a>> {
     let stop = req.config.interrupt;
     let model = req.config.model;
@@ -463,15 +463,31 @@ pub fn prepare<'a>(ds: &'a Dataset, req: &FitRequest) -> Result<Prepared<'a>> {
         None => (std::borrow::Cow::Borrowed(ds), top),
     };
     check_range(&work, &top, req.config.precision)?;
-    let solver = make_solver(req.backend, &req.adapter)?;
-    // Cheap adapter, precision and size checks before any O(n·p²) work.
-    solver.preflight(&work, &req.config)?;
     Ok(Prepared {
         work,
         scaling,
-        solver,
         check,
     })
+}
+
+/// The end of stage 1 for one backend: open it and run its cheap adapter, precision and
+/// size checks on the prepared data, before any O(n·p²) work.
+pub fn ready_solver(
+    prepared: &Prepared,
+    backend: Backend,
+    adapter: &AdapterChoice,
+    cfg: &GdConfig,
+) -> Result<Box<dyn crate::solver::Solver>> {
+    let solver = make_solver(backend, adapter)?;
+    solver.preflight(&prepared.work, cfg)?;
+    Ok(solver)
+}
+
+impl Prepared<'_> {
+    /// The matrix the fit runs on.
+    pub fn work(&self) -> &Dataset {
+        &self.work
+    }
 }
 
 /// Stage 2: the model's f64 reference on the matrix the fit uses (so an offset column that
@@ -570,8 +586,12 @@ pub fn step_stage(
 }
 
 /// Stage 4: the backend's descent on the working matrix (validated once, in [`prepare`]).
-fn descend_stage(prepared: &Prepared, cfg: &GdConfig) -> Result<Fit> {
-    let (work, solver, model) = (&prepared.work, &prepared.solver, cfg.model);
+pub fn descend_stage(
+    solver: &dyn crate::solver::Solver,
+    prepared: &Prepared,
+    cfg: &GdConfig,
+) -> Result<Fit> {
+    let (work, model) = (&prepared.work, cfg.model);
     log::debug!(
         "fitting {}×{} ({} features) on {} in {}: {} loss, {} penalty, {}, mu = {:e}, \
          {} epochs at most",

@@ -2,14 +2,17 @@
 //! requested backend, each fit checked against its model's reference (OLS for the
 //! least-squares workloads, Newton for `logistic` and `minibatch`).
 
-use crate::backend::{make_solver, Backend};
+use crate::backend::Backend;
 use crate::config::{GdConfig, Precision};
 use crate::data::{self, Dataset, NumpyRandomState, Synthetic};
 use crate::error::{Error, Result};
+use crate::fitting::{
+    descend_stage, prepare, ready_solver, reference_stage, Check, FitRequest, Step,
+};
 use crate::gpu::AdapterChoice;
 use crate::model::{Loss, Model, Penalty, PenaltyKind};
 use crate::ols::ols;
-use crate::reference::{reference, ReferenceKind};
+use crate::reference::ReferenceKind;
 use crate::solver::Fit;
 use serde::Serialize;
 
@@ -312,6 +315,19 @@ pub fn reproduce(opts: &ReproduceOptions, mut on_run: impl FnMut(&Fit)) -> Resul
     };
     cfg.validate()?;
     let ds = w.dataset()?;
+    // The fitting pipeline's stages: the data prepared (validated) once, the reference solved
+    // once, then each backend's descent on them.
+    let request = FitRequest {
+        backend: Backend::Fused,
+        adapter: opts.adapter.clone(),
+        step: Step::Value(w.mu),
+        standardize: false,
+        check: Check::Reference,
+        allow_rank_deficient: false,
+        strict: false,
+        config: cfg.clone(),
+    };
+    let prepared = prepare(&ds, &request)?;
     let explicit = opts.backends.is_some();
     let backends = opts
         .backends
@@ -322,7 +338,7 @@ pub fn reproduce(opts: &ReproduceOptions, mut on_run: impl FnMut(&Fit)) -> Resul
     // is reported at once, not after minutes of CPU rows.
     let mut solvers = Vec::new();
     for b in backends {
-        let ready = make_solver(b, &opts.adapter).and_then(|s| s.preflight(&ds, &cfg).map(|_| s));
+        let ready = ready_solver(&prepared, b, &opts.adapter, &cfg);
         match ready {
             Ok(s) => solvers.push(s),
             Err(e) if !explicit => skipped.push(Skipped {
@@ -334,22 +350,16 @@ pub fn reproduce(opts: &ReproduceOptions, mut on_run: impl FnMut(&Fit)) -> Resul
     }
     let model = &w.model;
     let kind = crate::reference::reference_kind(model);
-    let ols_fit = match kind {
-        ReferenceKind::Ols => Some(ols(&ds)?),
-        _ => None,
-    };
-    let reference_weights = match &ols_fit {
-        Some(o) => Some(o.weights.clone()),
-        None => reference(model, &ds)?.weights,
-    };
+    let (reference_weights, _) = reference_stage(&prepared, &request)?;
     let mut runs = Vec::new();
     for solver in solvers {
+        let mut fit = descend_stage(solver.as_ref(), &prepared, &cfg)?;
         // Only an OLS reference fills the runs' `max_abs_diff_vs_ols`.
-        let checked = crate::reference::Reference {
-            kind,
-            weights: reference_weights.clone(),
-        };
-        let fit = crate::fitting::fit_checked(solver.as_ref(), &ds, &cfg, Some(&checked))?;
+        if kind == ReferenceKind::Ols {
+            fit.max_abs_diff_vs_ols = reference_weights
+                .as_ref()
+                .map(|r| crate::scalar::max_abs_diff(&fit.weights, r));
+        }
         on_run(&fit);
         runs.push(fit);
     }
@@ -379,10 +389,10 @@ pub fn reproduce(opts: &ReproduceOptions, mut on_run: impl FnMut(&Fit)) -> Resul
                 m.max(d)
             }
         });
-    let ols_weights = match ols_fit {
-        Some(o) => o.weights,
+    let ols_weights = match (kind, &reference_weights) {
+        (ReferenceKind::Ols, Some(r)) => r.clone(),
         // Not the check here, only the field's content: NaNs when OLS has no unique answer.
-        None => ols(&ds)
+        _ => ols(&ds)
             .map(|o| o.weights)
             .unwrap_or_else(|_| vec![f64::NAN; ds.p() + 1]),
     };
