@@ -278,9 +278,10 @@ impl<T: Real, P: PenaltyFn<T>, O: OptimizerFn<T>> Stepper<T, P, O> {
         self.end_epoch_with(data_loss, g2, true)
     }
 
-    /// The buffer [`Stepper::step_taken`] and [`Stepper::batch_taken`] read.
-    pub(crate) fn sums_mut(&mut self) -> &mut [T] {
-        &mut self.sums
+    /// The point to sum at and the buffer [`Stepper::step_taken`] and
+    /// [`Stepper::batch_taken`] read, borrowed together (no copy of the point per batch).
+    pub(crate) fn point_and_sums(&mut self) -> (&[T], &mut [T]) {
+        (&self.w, &mut self.sums)
     }
 
     /// One mini-batch step inside an epoch begun by [`Stepper::start_epoch`], from the

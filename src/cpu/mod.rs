@@ -71,14 +71,13 @@ pub(crate) fn descend<T: Real, L: LossFn>(
     let batch = cfg.batch_size.filter(|&b| b < n);
     let key = crate::model::batches::seed_key(cfg.shuffle_seed);
     let mut rows: Vec<u32> = Vec::with_capacity(batch.unwrap_or(0));
-    let mut point = vec![T::zero(); p + 1];
     let want_loss = stepper.wants_loss();
     loop {
         cfg.interrupt.check()?;
         let outcome = match batch {
             None => {
-                point.copy_from_slice(stepper.point_t());
-                let data_loss = kernel.sums::<L>(&point, stepper.sums_mut(), want_loss);
+                let (point, sums) = stepper.point_and_sums();
+                let data_loss = kernel.sums::<L>(point, sums, want_loss);
                 stepper.step_taken(data_loss, n as u64)
             }
             // Mini-batches: the mean gradient of each batch, in this epoch's seeded order;
@@ -94,8 +93,8 @@ pub(crate) fn descend<T: Real, L: LossFn>(
                     }
                     rows.clear();
                     rows.extend((first..(first + b).min(n)).map(|i| order.apply(i as u32)));
-                    point.copy_from_slice(stepper.point_t());
-                    let loss = kernel.batch_sums::<L>(&point, &rows, stepper.sums_mut(), want_loss);
+                    let (point, sums) = stepper.point_and_sums();
+                    let loss = kernel.batch_sums::<L>(point, &rows, sums, want_loss);
                     outcome = stepper.batch_taken(loss, rows.len() as u64);
                     if outcome != StepOutcome::Continue {
                         break;
