@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 /// numpy's reference values (tests/fixtures/article.json, copied from shared/reference).
 pub fn reference() -> Value {
-    let text = include_str!("../fixtures/article.json");
+    let text = include_str!("../../fixtures/article.json");
     serde_json::from_str(text).expect("fixture is valid JSON")
 }
 

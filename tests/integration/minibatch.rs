@@ -2,7 +2,7 @@
 //! seed reproduces its weights and another changes them; bad batch settings are refused;
 //! `compare` puts several optimizers' curves side by side.
 
-mod common;
+use crate::common;
 use common::{fresh_seed, max_rel_diff, one_error_line, write_file};
 use descent::cpu::{Fused, Naive, NdarrayGd};
 use descent::data::{synthetic, Synthetic};

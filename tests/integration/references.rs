@@ -3,7 +3,7 @@
 //! limits (λ → 0, λ → ∞), affine invariance, a coordinate-descent solver written here, and
 //! the objective itself. Every problem is freshly seeded (DESCENT_TEST_SEED replays one).
 
-mod common;
+use crate::common;
 
 use common::fresh_seed;
 use descent::data::{synthetic, Dataset, Synthetic};
