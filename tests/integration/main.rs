@@ -12,6 +12,7 @@ mod cli_errors;
 mod cli_input;
 mod cli_models;
 mod cli_trust;
+mod comparisons;
 mod cpu_paths;
 mod fit;
 mod gpu_vs_cpu;
