@@ -1,6 +1,14 @@
 //! What long-lived callers (the Python package) rely on: one GPU device per process, fits
 //! that another thread can interrupt, and datasets that borrow the caller's matrix.
+//!
+//! A test binary of its own, apart from tests/integration/, because what it checks belongs to
+//! the process: the count of devices the process has opened (`GpuContext::opened`, which a
+//! device opened by any other test between its two reads would change: gpu_vs_cpu opens one
+//! without SHADER_F64), the one `log` logger a process may install, and a
+//! `#[global_allocator]` whose per-thread measurement could also count what wgpu does on the
+//! measuring thread for other tests' GPU work (its callbacks run on whichever thread polls).
 
+#[path = "integration/common/mod.rs"]
 mod common;
 use descent::backend::{make_solver, Backend};
 use descent::fitting::{fit_dataset, FitRequest, Step};

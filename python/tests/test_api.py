@@ -30,10 +30,6 @@ def cli():
     return path
 
 
-def gpu_available():
-    return bool(descent.adapters())
-
-
 def test_adapters_is_the_clis_list():
     listed = descent.adapters()
     assert isinstance(listed, list)
@@ -195,9 +191,7 @@ def test_ctrl_c_interrupts_the_reference_solve_before_the_epochs(sigint, caplog)
     assert took < 1.8, took
 
 
-def test_ctrl_c_interrupts_a_gpu_fit(sigint):
-    if not gpu_available():
-        pytest.skip("no GPU adapter")
+def test_ctrl_c_interrupts_a_gpu_fit(sigint, gpu_adapters):
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(5_000, 2)), rng.normal(size=5_000)
     m = GDRegressor(
@@ -215,9 +209,7 @@ def test_ctrl_c_interrupts_a_gpu_fit(sigint):
     assert took < 8.0, took
 
 
-def test_gpu_fits_match_the_cpu_and_reuse_one_device():
-    if not gpu_available():
-        pytest.skip("no GPU adapter")
+def test_gpu_fits_match_the_cpu_and_reuse_one_device(gpu_adapters):
     rng = np.random.RandomState(1)
     X = rng.normal(size=(300, 3))
     y = (X @ [1.0, -2.0, 0.5] + rng.normal(size=300) > 0).astype(int)
@@ -235,7 +227,7 @@ def test_gpu_fits_match_the_cpu_and_reuse_one_device():
     assert _descent._devices_opened() == opened
 
 
-def test_the_article_example_runs_and_reproduces_the_article(tmp_path):
+def test_the_article_example_runs_and_reproduces_the_article(tmp_path, has_gpu):
     """examples/article.py end to end: every row runs, and it asserts `naive` is bit-exact."""
     example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "article.py")
     env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
@@ -247,7 +239,7 @@ def test_the_article_example_runs_and_reproduces_the_article(tmp_path):
     assert "descent naive reproduces the article's weights bit for bit." in out.stdout
     for row in ["NumPy loop", "descent naive", "descent ndarray", "descent fused"]:
         assert row in out.stdout, out.stdout
-    if gpu_available():
+    if has_gpu:
         assert "descent gpu" in out.stdout, out.stdout + out.stderr
     # descent quiets Mesa's headless warning (no XDG_RUNTIME_DIR) before it opens a GPU.
     assert "XDG_RUNTIME_DIR" not in out.stderr, out.stderr

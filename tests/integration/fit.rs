@@ -1,7 +1,7 @@
 //! `descent fit` on real tables: the fixture reaches OLS on every backend; stdin, .npy and
 //! the output files work.
 
-mod common;
+use crate::common;
 use common::max_rel_diff;
 use serde_json::Value;
 use std::io::Write;

@@ -2,7 +2,7 @@
 //! epoch by epoch, with the model's penalties, in f32 and f64; and nesterov's speed-up on an
 //! ill-conditioned table holds on the GPU too.
 
-mod common;
+use crate::common;
 use common::{assert_runs_agree, fresh_seed, gpu};
 use descent::cpu::Fused;
 use descent::data::{synthetic, Synthetic};

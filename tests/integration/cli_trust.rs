@@ -1,7 +1,7 @@
 //! Trustworthy fits from the command line: no silent bad answer, no lost work, no memory
 //! that grows with what is asked rather than with the data. Each test is a user report.
 
-mod common;
+use crate::common;
 use serde_json::Value;
 use std::process::{Command, Output, Stdio};
 

@@ -3,7 +3,7 @@
 //! `minibatch` workload (the same data and model by mini-batch SGD), whose row order the
 //! peers reproduce.
 
-mod common;
+use crate::common;
 use descent::model::batches::{seed_key, Permutation};
 use descent::reference::ReferenceKind;
 use descent::reproduce::{

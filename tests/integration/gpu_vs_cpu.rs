@@ -4,7 +4,7 @@
 //! (`-- --test-threads=1`, as .ci/run does): wgpu's GL device panics when a thread waits
 //! over 6 s for its context lock.
 
-mod common;
+use crate::common;
 use common::{adapter_name, fresh_seed, gpu, has_f64, max_rel_diff, pair, reference, variants};
 use descent::cpu::Fused;
 use descent::data::{article, synthetic, Synthetic};
@@ -27,7 +27,7 @@ fn article_workload_matches_numpy_in_f32_and_f64_on_every_kernel() {
     // Each kernel at full length in f64 with the adapter's own reduction, and the resident one
     // in f32 with the tree: 10⁸ row-epochs a run is lavapipe's slowest work, so the other
     // kernel × reduction × precision combinations run shorter, in
-    // `random_problems_match_the_f64_cpu_path` and tests/models_gpu_vs_cpu.rs.
+    // `random_problems_match_the_f64_cpu_path` and tests/integration/models_gpu_vs_cpu.rs.
     let best = if gpu().context().has(wgpu::Features::SUBGROUP) {
         Reduction::Subgroup
     } else {

@@ -1,6 +1,6 @@
 //! The `descent` binary end to end: reproduce, adapters, adapter selection.
 
-mod common;
+use crate::common;
 use common::{pair, reference};
 use serde_json::Value;
 use std::process::{Command, Output};

@@ -2,9 +2,9 @@
 //! backend in a second run) against the CPU twin, epoch by epoch: the objective history and
 //! the final weights, in f32 and f64 (where the adapter has SHADER_F64; the skip is said on
 //! stderr), on every kernel and reduction the adapter has, on fresh seeded problems. On GL,
-//! run one test thread (see tests/gpu_vs_cpu.rs).
+//! run one test thread (see tests/integration/gpu_vs_cpu.rs).
 
-mod common;
+use crate::common;
 use common::{fresh_seed, gpu, has_f64, max_rel_diff, variants};
 use descent::cpu::{Fused, Naive};
 use descent::data::{synthetic, Synthetic};

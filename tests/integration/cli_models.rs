@@ -2,7 +2,7 @@
 //! reference (Newton for logistic, closed-form ridge, KKT conditions with an L1 part) on
 //! fresh seeded problems, and bad model settings are refused with one clear line.
 
-mod common;
+use crate::common;
 use common::{fresh_seed, one_error_line, write_file};
 use rand::{RngExt, SeedableRng};
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! The article's experiment against numpy's own numbers (tests/fixtures/article.json).
 
-mod common;
+use crate::common;
 use common::{pair, reference};
 use descent::cpu::{Fused, Naive, NdarrayGd};
 use descent::data::{article, linspace, NumpyRandomState};

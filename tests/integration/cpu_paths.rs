@@ -1,7 +1,7 @@
 //! The CPU paths agree with each other and converge to OLS on fresh random problems; bad
 //! configurations and data are clear errors, never panics.
 
-mod common;
+use crate::common;
 use common::fresh_seed;
 use descent::cpu::{Fused, Naive, NdarrayGd};
 use descent::data::{synthetic, Dataset, Synthetic};

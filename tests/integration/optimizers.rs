@@ -2,7 +2,7 @@
 //! gradient descent's epochs, every optimizer reaches the f64 reference, the L1 part stays
 //! exact, and bad optimizer settings are refused.
 
-mod common;
+use crate::common;
 use common::{fresh_seed, one_error_line};
 use descent::data::{load, InputSpec};
 use descent::fitting::{fit_dataset, FitOutcome, FitRequest, Step};
@@ -98,7 +98,7 @@ fn fit(ds: &Dataset, req: &FitRequest) -> FitOutcome {
 /// hundreds of thousands), unstandardized: nesterov reaches OLS to 1e-6 within 400 000 epochs,
 /// where gd is still ~98 % of the way from it after 4 000 000. Ignored in CI: it runs 4.4
 /// million epochs (about 40 s with --release); run it with
-/// `cargo test --release --test optimizers -- --ignored houses`.
+/// `cargo test --release --test integration -- --ignored houses`.
 #[test]
 #[ignore = "4.4 million epochs: run with --release (see the comment)"]
 fn houses_nesterov_needs_a_tenth_of_the_epochs_of_plain_gd() {

@@ -2,7 +2,7 @@
 //! `.npy` dtypes and shapes, and one clear line for every kind of bad input. Each test is
 //! a user report that failed before the loader was rewritten.
 
-mod common;
+use crate::common;
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,8 @@
 //! seed reproduces its weights and another changes them; bad batch settings are refused;
 //! `compare` puts several optimizers' curves side by side.
 
-mod common;
-use common::{fresh_seed, max_rel_diff, one_error_line, write_file};
+use crate::common;
+use common::{fresh_seed, max_rel_diff, nan_min, one_error_line, write_file};
 use descent::cpu::{Fused, Naive, NdarrayGd};
 use descent::data::{synthetic, Synthetic};
 use descent::model::{Loss, Model, Optimizer, OptimizerKind, Penalty, PenaltyKind};
@@ -123,7 +123,7 @@ fn n_iter_no_change_stops_on_the_epoch_loss() {
     // Each of the last three epochs failed to beat the best before it by 1e-3.
     let k = loss.len();
     for i in k - 3..k {
-        let best = loss[..i].iter().cloned().fold(f64::INFINITY, f64::min);
+        let best = loss[..i].iter().cloned().fold(f64::INFINITY, nan_min);
         assert!(
             loss[i] > best - 1e-3,
             "epoch {}: {} vs best {best}",

@@ -15,6 +15,7 @@
 //!   mapping) is within 1e-6·max(1, max|w_sklearn|) of scikit-learn's weights, and every
 //!   coefficient scikit-learn sets exactly to zero is exactly 0.0 in descent's fit.
 
+use crate::common::{max_abs, nan_max};
 use descent::data::{load, Dataset, InputSpec};
 use descent::fitting::{fit_dataset, FitRequest, Step};
 use descent::gpu::AdapterChoice;
@@ -193,10 +194,6 @@ impl Case {
     }
 }
 
-fn max_abs(v: &[f64]) -> f64 {
-    v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
-}
-
 /// The largest violation of J's optimality conditions at `w`, from descent's own
 /// `Model::smooth_gradient`: |g_j| for the intercept and smooth penalties; with an L1 part
 /// |g_j + αρ·sign(w_j)| where w_j ≠ 0 and max(0, |g_j| − αρ) where w_j = 0.
@@ -215,7 +212,7 @@ fn kkt_residual(model: &Model, ds: &Dataset, w: &[f64]) -> f64 {
                 (gj.abs() - l1).max(0.0)
             }
         })
-        .fold(0.0, f64::max)
+        .fold(0.0, nan_max)
 }
 
 #[test]
@@ -309,6 +306,22 @@ fn sklearn_weights_are_optimal_for_descents_objective() {
             c.call,
             model
         );
+    }
+}
+
+/// The KKT check cannot pass on NaN: a NaN weight makes every gradient entry NaN, and the
+/// residual is NaN (a fold with `f64::max` would skip them all and report 0, optimal).
+#[test]
+fn kkt_residual_is_nan_for_a_nan_weight() {
+    for c in cases() {
+        let ds = c.dataset();
+        let model = c.model();
+        for j in 0..c.weights.len() {
+            let mut w = c.weights.clone();
+            w[j] = f64::NAN;
+            let r = kkt_residual(&model, &ds, &w);
+            assert!(r.is_nan(), "{}: NaN weight {j} gives residual {r}", c.name);
+        }
     }
 }
 

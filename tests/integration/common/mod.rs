@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 /// numpy's reference values (tests/fixtures/article.json, copied from shared/reference).
 pub fn reference() -> Value {
-    let text = include_str!("../fixtures/article.json");
+    let text = include_str!("../../fixtures/article.json");
     serde_json::from_str(text).expect("fixture is valid JSON")
 }
 
@@ -79,13 +79,41 @@ pub fn variants() -> Vec<descent::gpu::GpuOptions> {
     v
 }
 
-/// max_i |a_i − b_i| / max(1, |b_i|).
+/// The larger of `a` and `b`, NaN if either is. `f64::max` returns the other operand for a
+/// NaN, so a fold with it drops NaNs: a NaN loss history would compare as a perfect match.
+/// Every comparison folds with this instead, so an assertion `diff < tol` fails on NaN.
+pub fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// The smaller of `a` and `b`, NaN if either is (see [`nan_max`]).
+pub fn nan_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
+}
+
+/// max_i |a_i − b_i| / max(1, |b_i|); NaN if any value is NaN or the lengths differ, so
+/// that `max_rel_diff(a, b) < tol` fails for both.
 pub fn max_rel_diff(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
+    if a.len() != b.len() {
+        return f64::NAN;
+    }
     a.iter()
         .zip(b)
         .map(|(x, y)| (x - y).abs() / y.abs().max(1.0))
-        .fold(0.0, f64::max)
+        .fold(0.0, nan_max)
+}
+
+/// max_i |v_i| (0 for none); NaN if any value is NaN.
+pub fn max_abs(v: &[f64]) -> f64 {
+    v.iter().fold(0.0, |m, x| nan_max(m, x.abs()))
 }
 
 /// Bad input as the CLI must report it: a non-zero exit that is not a panic, nothing on

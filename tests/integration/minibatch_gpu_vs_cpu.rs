@@ -4,7 +4,7 @@
 //! early stopping on the epoch loss ends the run at the same epoch; a batch too large for the
 //! kernel's loop-pass budget is one clear error.
 
-mod common;
+use crate::common;
 use common::{assert_runs_agree, fresh_seed, gpu};
 use descent::cpu::Fused;
 use descent::data::{synthetic, Synthetic};
