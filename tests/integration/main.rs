@@ -7,6 +7,7 @@
 mod common;
 
 mod article;
+mod checks;
 mod cli;
 mod cli_errors;
 mod cli_input;
@@ -21,6 +22,7 @@ mod minibatch_gpu_vs_cpu;
 mod models_gpu_vs_cpu;
 mod optimizers;
 mod optimizers_gpu_vs_cpu;
+mod partial_sums;
 mod references;
 mod reproduce_logistic;
 mod shaders;

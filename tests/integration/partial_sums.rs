@@ -4,7 +4,7 @@
 //! rounding bound: n·ε·Σ|terms| (recursive summation's first-order bound, which any
 //! grouping of the same terms meets).
 
-mod common;
+use crate::common;
 use descent::cpu::{partial_sums, Fused};
 use descent::data::{synthetic, Synthetic};
 use descent::engine::{stepper, PartialSums, StepOutcome};

@@ -2,7 +2,7 @@
 //! check claims to prove holds: its bounds on J − J* and on the distance to the optimum are
 //! compared with an independent ridge solve (QR) on fresh seeded problems.
 
-mod common;
+use crate::common;
 use descent::data::{synthetic, Synthetic};
 use descent::fitting::{fit_dataset, Check, FitOutcome, AUTO_REFERENCE_MAX_WORK};
 use descent::gpu::AdapterChoice;
