@@ -10,12 +10,13 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::gpu::AdapterChoice;
 use crate::model::{Loss, Model};
+use crate::names::{Setting, Text};
 use crate::reference::{kkt_residual, reference_until, ReferenceKind};
 use crate::solver::Fit;
 use ndarray::Array2;
 use serde::Serialize;
 
-/// `--mu auto` for adam: PyTorch's default learning rate.
+/// `mu = auto` ([`Step::Auto`]) for adam: PyTorch's default learning rate.
 pub const ADAM_DEFAULT_LR: f64 = 1e-3;
 
 /// How the step size is chosen.
@@ -47,7 +48,8 @@ pub struct FitRequest {
     pub adapter: AdapterChoice,
     pub step: Step,
     pub standardize: bool,
-    /// Run even when OLS is rank-deficient (the fit then has no reference to check).
+    /// Run even when the model's reference (OLS, or Newton without a penalty) is
+    /// rank-deficient: the fit then has no reference to check it.
     pub allow_rank_deficient: bool,
     /// Warnings raised before the fit (e.g. an unreachable `tol`) become errors, so no time
     /// is spent on a run the caller has said it will reject.
@@ -62,8 +64,9 @@ pub struct FitRequest {
 pub struct Warning {
     /// Stable identifier for scripts: `tol_unreachable` or `far_from_reference`.
     pub kind: &'static str,
-    /// One line for people, with the likely remedy.
-    pub message: String,
+    /// One line for people, with the likely remedy; the settings it names are rendered by
+    /// each front end ([`Text::render`]), `Display` gives their neutral names.
+    pub message: Text,
 }
 
 /// A finished fit with its reference and quality measures.
@@ -96,12 +99,13 @@ pub struct FitOutcome {
     /// The optimality residual of the fit (max over coordinates, see
     /// [`crate::reference::kkt_residual`]): ‖∇J‖∞ for smooth models.
     pub kkt_residual: f64,
-    /// The reference's own MSE and R² (squared loss), the yardstick of "far from the
-    /// reference" for the article's model.
-    pub ols_mse: Option<f64>,
-    pub ols_r2: Option<f64>,
-    /// Why there is no reference, when there is none.
-    pub ols_note: Option<String>,
+    /// The reference's own MSE and R² (squared loss: OLS or ridge), the yardstick of "far
+    /// from the reference" for the article's model. The JSON reports them under
+    /// `reference_mse` / `reference_r2` and, as before, `ols_mse` / `ols_r2`.
+    pub reference_mse: Option<f64>,
+    pub reference_r2: Option<f64>,
+    /// Why there is no reference, when there is none (a rank-deficient one, allowed).
+    pub reference_note: Option<Text>,
     pub standardized: bool,
     /// The stopping tolerance asked for, if any.
     pub tol: Option<f64>,
@@ -116,7 +120,7 @@ fn max_abs(values: impl IntoIterator<Item = f64>) -> f64 {
 /// Mean and standard deviation of every column, checked: a constant column cannot be
 /// standardized, and one whose spread overflows f64 is reported as such. `stop` is looked
 /// at before each column.
-fn column_scales(ds: &Dataset, stop: Interrupt) -> Result<(Vec<f64>, Vec<f64>)> {
+fn column_scales(ds: &Dataset, stop: &Interrupt) -> Result<(Vec<f64>, Vec<f64>)> {
     let n = ds.n() as f64;
     let mut means = Vec::new();
     let mut stds = Vec::new();
@@ -182,7 +186,7 @@ fn unscale(v: &[f64], means: &[f64], stds: &[f64]) -> Vec<f64> {
 
 /// Values the working precision cannot hold, or whose squared errors would overflow it,
 /// are refused before any work, naming the column. `stop` is looked at before each column.
-fn check_range(ds: &Dataset, precision: Precision, stop: Interrupt) -> Result<()> {
+fn check_range(ds: &Dataset, precision: Precision, stop: &Interrupt) -> Result<()> {
     let (max, name) = match precision {
         Precision::F32 => (f32::MAX as f64, "f32"),
         Precision::F64 => (f64::MAX, "f64"),
@@ -194,12 +198,13 @@ fn check_range(ds: &Dataset, precision: Precision, stop: Interrupt) -> Result<()
         if top > safe {
             return Err(Error::Data(format!(
                 "column '{}' has values up to {top:e}, beyond what {name} gradient sums can \
-                 hold (about {safe:.1e}); use --standardize{}",
+                 hold (about {safe:.1e}); use {}{}",
                 ds.feature_names[j],
+                Setting::Standardize.on(),
                 if precision == Precision::F32 {
-                    " or --precision f64"
+                    format!(" or {}", Setting::Precision.is("f64"))
                 } else {
-                    ""
+                    String::new()
                 }
             )));
         }
@@ -210,9 +215,9 @@ fn check_range(ds: &Dataset, precision: Precision, stop: Interrupt) -> Result<()
             "the target has values up to {top:e}: their squared errors overflow {name} \
              (above {safe:.1e}); rescale the target{}",
             if precision == Precision::F32 {
-                " or use --precision f64"
+                format!(" or use {}", Setting::Precision.is("f64"))
             } else {
-                ""
+                String::new()
             }
         )));
     }
@@ -229,7 +234,7 @@ fn gradient_floor(
     w_ref: &[f64],
     mu: f64,
     precision: Precision,
-    stop: Interrupt,
+    stop: &Interrupt,
 ) -> Result<f64> {
     let eps = precision.epsilon();
     let w_norm = w_ref.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -285,7 +290,7 @@ pub fn fit_dataset_with(
     // the rows here (the reference, the step, the checks: seconds on a large table) looks at
     // it at least every block of rows or column, so an interrupted fit returns promptly
     // whatever stage it is in.
-    let stop = req.config.interrupt;
+    let stop = &req.config.interrupt;
     let model = req.config.model;
     let (n, p) = (ds.n(), ds.p());
     let reference_kind = crate::reference::reference_kind(&model);
@@ -302,10 +307,11 @@ pub fn fit_dataset_with(
     if n < p + 1 && model.penalty.alpha == 0.0 && !req.allow_rank_deficient {
         return Err(Error::Data(format!(
             "fewer rows ({n}) than columns ({}) counting the intercept: the {} reference is \
-             not unique; add rows, select fewer --features, add a penalty, or pass \
-             --allow-rank-deficient",
+             not unique; add rows, select fewer {}, add a penalty, or pass {}",
             p + 1,
-            reference_kind.as_str()
+            reference_kind.as_str(),
+            Setting::Features.named(),
+            Setting::AllowRankDeficient.on()
         )));
     }
     stop.check()?;
@@ -326,17 +332,22 @@ pub fn fit_dataset_with(
     solver.preflight(&work, &req.config)?;
     // The reference is solved on the matrix the fit uses, so an offset column that
     // standardization makes well-conditioned is not called rank-deficient.
-    let (ref_work, ols_note) = match reference_until(&model, &work, stop) {
+    let (ref_work, reference_note) = match reference_until(&model, &work, stop) {
         Ok(r) => (r.weights, None),
-        Err(e @ Error::RankDeficient { .. }) if req.allow_rank_deficient => {
-            (None, Some(e.to_string()))
-        }
-        Err(Error::RankDeficient { rank, cols, hint }) if !req.standardize => {
+        Err(e @ Error::RankDeficient { .. }) if req.allow_rank_deficient => (None, Some(e.text())),
+        Err(Error::RankDeficient {
+            reference,
+            rank,
+            cols,
+            hint,
+        }) if !req.standardize => {
             return Err(Error::RankDeficient {
+                reference,
                 rank,
                 cols,
                 hint: format!(
-                    "{hint}; if columns differ greatly in scale or offset, try --standardize"
+                    "{hint}; if columns differ greatly in scale or offset, try {}",
+                    Setting::Standardize.on()
                 ),
             })
         }
@@ -380,22 +391,23 @@ pub fn fit_dataset_with(
         if tol < floor {
             let w = Warning {
                 kind: "tol_unreachable",
-                message: format!(
-                    "--tol {} is below what {} can resolve for this data (gradient norm floor \
+                message: Text::new(format!(
+                    "{} is below what {} can resolve for this data (gradient norm floor \
                      ≈ {floor:.1e}), so the fit will likely run all {} epochs; use a larger \
-                     --tol{}",
-                    f(tol),
+                     {}{}",
+                    Setting::Tol.literal(f(tol)),
                     cfg.precision,
                     cfg.epochs,
+                    Setting::Tol.named(),
                     if cfg.precision == Precision::F32 {
-                        " or --precision f64"
+                        format!(" or {}", Setting::Precision.is("f64"))
                     } else {
-                        ""
+                        String::new()
                     }
-                ),
+                )),
             };
             if req.strict {
-                return Err(Error::Strict(w.message));
+                return Err(Error::Strict(w.message.marked().to_string()));
             }
             warn(w, &mut warnings);
         }
@@ -479,23 +491,27 @@ pub fn fit_dataset_with(
         )
     };
     stop.check()?;
-    let ols_mse = reference.as_ref().filter(|_| squared).map(|r| ds.mse(r));
+    let reference_mse = reference.as_ref().filter(|_| squared).map(|r| ds.mse(r));
     stop.check()?;
-    let ols_r2 = reference.as_ref().filter(|_| squared).map(|r| ds.r2(r));
+    let reference_r2 = reference.as_ref().filter(|_| squared).map(|r| ds.r2(r));
     let mut remedies = Vec::new();
     if !req.standardize {
-        remedies.push("--standardize".to_string());
+        remedies.push(Setting::Standardize.on().to_string());
     }
     if fit.converged {
-        remedies.push("a smaller --tol".into());
+        remedies.push(format!("a smaller {}", Setting::Tol.named()));
     } else {
-        remedies.push(format!("more --epochs (ran {})", fit.epochs_run));
+        remedies.push(format!(
+            "more {} (ran {})",
+            Setting::Epochs.named(),
+            fit.epochs_run
+        ));
     }
     if matches!(req.step, Step::Value(_)) {
-        remedies.push("--mu auto".into());
+        remedies.push(Setting::Mu.is("auto").to_string());
     }
     let how = if fit.converged {
-        "met --tol but".to_string()
+        format!("met {} but", Setting::Tol.named())
     } else {
         format!(
             "stopped after {} epochs without converging and",
@@ -503,7 +519,7 @@ pub fn fit_dataset_with(
         )
     };
     let far = if model == Model::LEAST_SQUARES {
-        match (mse, r2, ols_mse, ols_r2) {
+        match (mse, r2, reference_mse, reference_r2) {
             (Some(mse), Some(r2), Some(rm), Some(rr)) if far_from_reference(mse, r2, rm, rr) => {
                 Some(format!(
                     "is far from the OLS reference (R² {r2:.4} vs {rr:.4}, MSE {mse:.4e} vs \
@@ -532,7 +548,10 @@ pub fn fit_dataset_with(
         warn(
             Warning {
                 kind: "far_from_reference",
-                message: format!("the fit {how} {what}; try {}", remedies.join(", or ")),
+                message: Text::new(format!(
+                    "the fit {how} {what}; try {}",
+                    remedies.join(", or ")
+                )),
             },
             &mut warnings,
         );
@@ -553,9 +572,9 @@ pub fn fit_dataset_with(
         optimizer: cfg.optimizer,
         schedule: cfg.schedule,
         mu,
-        ols_mse,
-        ols_r2,
-        ols_note,
+        reference_mse,
+        reference_r2,
+        reference_note,
         standardized: req.standardize,
         tol: cfg.tol,
         warnings,
