@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 pub use crate::interrupt::Interrupt;
 use crate::model::{Model, Optimizer, Schedule};
+use crate::names::Setting;
 pub use crate::scalar::Precision;
 
 /// Divergence test shared by every backend (CPU `descend`, WGSL `apply_update`): the run has
@@ -101,11 +102,11 @@ impl GdConfig {
             return Err(Error::Config("batch size must be at least 1".into()));
         }
         if self.batch_size.is_some() && self.tol.is_some() {
-            return Err(Error::Config(
-                "tol tests the full-batch gradient, which mini-batches never compute; use \
-                 --n-iter-no-change K to stop on the epoch loss"
-                    .into(),
-            ));
+            return Err(Error::Config(format!(
+                "tol tests the full-batch gradient, which mini-batches never compute; use {} \
+                 to stop on the epoch loss",
+                Setting::NIterNoChange.literal("K")
+            )));
         }
         if self.n_iter_no_change == Some(0) {
             return Err(Error::Config("n_iter_no_change must be at least 1".into()));

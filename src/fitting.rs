@@ -10,12 +10,13 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::gpu::AdapterChoice;
 use crate::model::{Loss, Model};
+use crate::names::{Setting, Text};
 use crate::reference::{kkt_check, kkt_residual, reference_validated, KktCheck, ReferenceKind};
 use crate::solver::Fit;
 use ndarray::Array2;
 use serde::Serialize;
 
-/// `--mu auto` for adam: PyTorch's default learning rate.
+/// `mu = auto` ([`Step::Auto`]) for adam: PyTorch's default learning rate.
 pub const ADAM_DEFAULT_LR: f64 = 1e-3;
 
 /// How the step size is chosen.
@@ -47,7 +48,8 @@ pub struct FitRequest {
     pub adapter: AdapterChoice,
     pub step: Step,
     pub standardize: bool,
-    /// Run even when OLS is rank-deficient (the fit then has no reference to check).
+    /// Run even when the model's reference (OLS, or Newton without a penalty) is
+    /// rank-deficient: the fit then has no reference to check it.
     pub allow_rank_deficient: bool,
     /// Warnings raised before the fit (e.g. an unreachable `tol`) become errors, so no time
     /// is spent on a run the caller has said it will reject.
@@ -65,8 +67,9 @@ pub struct FitRequest {
 pub struct Warning {
     /// Stable identifier for scripts: `tol_unreachable` or `far_from_reference`.
     pub kind: &'static str,
-    /// One line for people, with the likely remedy.
-    pub message: String,
+    /// One line for people, with the likely remedy; the settings it names are rendered by
+    /// each front end ([`Text::render`]), `Display` gives their neutral names.
+    pub message: Text,
 }
 
 /// A finished fit with its reference and quality measures.
@@ -106,12 +109,13 @@ pub struct FitOutcome {
     /// The optimality residual of the fit (max over coordinates, see
     /// [`crate::reference::kkt_residual`]): ‖∇J‖∞ for smooth models.
     pub kkt_residual: f64,
-    /// The reference's own MSE and R² (squared loss), the yardstick of "far from the
-    /// reference" for the article's model.
-    pub ols_mse: Option<f64>,
-    pub ols_r2: Option<f64>,
-    /// Why there is no reference, when there is none.
-    pub ols_note: Option<String>,
+    /// The reference's own MSE and R² (squared loss: OLS or ridge), the yardstick of "far
+    /// from the reference" for the article's model. The JSON reports them under
+    /// `reference_mse` / `reference_r2` and, as before, `ols_mse` / `ols_r2`.
+    pub reference_mse: Option<f64>,
+    pub reference_r2: Option<f64>,
+    /// Why there is no reference, when there is none (a rank-deficient one, allowed).
+    pub reference_note: Option<Text>,
     pub standardized: bool,
     /// The stopping tolerance asked for, if any.
     pub tol: Option<f64>,
@@ -128,7 +132,7 @@ fn max_abs(values: impl IntoIterator<Item = f64>) -> f64 {
 /// Mean and standard deviation of every column, checked: a constant column cannot be
 /// standardized, and one whose spread overflows f64 is reported as such. `stop` is looked
 /// at before each column.
-fn column_scales(ds: &Dataset, stop: Interrupt) -> Result<(Vec<f64>, Vec<f64>)> {
+fn column_scales(ds: &Dataset, stop: &Interrupt) -> Result<(Vec<f64>, Vec<f64>)> {
     let n = ds.n() as f64;
     let mut means = Vec::new();
     let mut stds = Vec::new();
@@ -201,12 +205,13 @@ fn check_range(ds: &Dataset, top: &[f64], precision: Precision) -> Result<()> {
         if top > safe {
             return Err(Error::Data(format!(
                 "column '{}' has values up to {top:e}, beyond what {name} gradient sums can \
-                 hold (about {safe:.1e}); use --standardize{}",
+                 hold (about {safe:.1e}); use {}{}",
                 ds.feature_names[j],
+                Setting::Standardize.on(),
                 if precision == Precision::F32 {
-                    " or --precision f64"
+                    format!(" or {}", Setting::Precision.is("f64"))
                 } else {
-                    ""
+                    String::new()
                 }
             )));
         }
@@ -217,9 +222,9 @@ fn check_range(ds: &Dataset, top: &[f64], precision: Precision) -> Result<()> {
             "the target has values up to {top:e}: their squared errors overflow {name} \
              (above {safe:.1e}); rescale the target{}",
             if precision == Precision::F32 {
-                " or use --precision f64"
+                format!(" or use {}", Setting::Precision.is("f64"))
             } else {
-                ""
+                String::new()
             }
         )));
     }
@@ -236,7 +241,7 @@ fn gradient_floor(
     w_ref: &[f64],
     mu: f64,
     precision: Precision,
-    stop: Interrupt,
+    stop: &Interrupt,
 ) -> Result<f64> {
     let eps = precision.epsilon();
     let w_norm = w_ref.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -416,7 +421,7 @@ pub struct Prepared<'a> {
 /// values and ranges), refuse shapes without a unique optimum, standardize — all before any
 /// O(n·p²) work. [`ready_solver`] then asks a backend whether it can take the problem.
 pub fn prepare<'a>(ds: &'a Dataset, req: &FitRequest) -> Result<Prepared<'a>> {
-    let stop = req.config.interrupt;
+    let stop = &req.config.interrupt;
     let model = req.config.model;
     let (n, p) = (ds.n(), ds.p());
     let check = req.check.resolve(n, p);
@@ -437,10 +442,11 @@ pub fn prepare<'a>(ds: &'a Dataset, req: &FitRequest) -> Result<Prepared<'a>> {
     if n < p + 1 && model.penalty.alpha == 0.0 && !req.allow_rank_deficient {
         return Err(Error::Data(format!(
             "fewer rows ({n}) than columns ({}) counting the intercept: the {} reference is \
-             not unique; add rows, select fewer --features, add a penalty, or pass \
-             --allow-rank-deficient",
+             not unique; add rows, select fewer {}, add a penalty, or pass {}",
             p + 1,
-            crate::reference::reference_kind(&model).as_str()
+            crate::reference::reference_kind(&model).as_str(),
+            Setting::Features.named(),
+            Setting::AllowRankDeficient.on()
         )));
     }
     stop.check()?;
@@ -496,25 +502,30 @@ impl Prepared<'_> {
 pub fn reference_stage(
     prepared: &Prepared,
     req: &FitRequest,
-) -> Result<(Option<Vec<f64>>, Option<String>)> {
+) -> Result<(Option<Vec<f64>>, Option<Text>)> {
     if prepared.check != Check::Reference {
         return Ok((None, None));
     }
     let model = req.config.model;
-    match reference_validated(&model, &prepared.work, req.config.interrupt) {
+    match reference_validated(&model, &prepared.work, &req.config.interrupt) {
         Ok(r) => Ok((r.weights, None)),
         Err(e @ Error::RankDeficient { .. }) if req.allow_rank_deficient => {
-            Ok((None, Some(e.to_string())))
+            Ok((None, Some(e.text())))
         }
-        Err(Error::RankDeficient { rank, cols, hint }) if !req.standardize => {
-            Err(Error::RankDeficient {
-                rank,
-                cols,
-                hint: format!(
-                    "{hint}; if columns differ greatly in scale or offset, try --standardize"
-                ),
-            })
-        }
+        Err(Error::RankDeficient {
+            reference,
+            rank,
+            cols,
+            hint,
+        }) if !req.standardize => Err(Error::RankDeficient {
+            reference,
+            rank,
+            cols,
+            hint: format!(
+                "{hint}; if columns differ greatly in scale or offset, try {}",
+                Setting::Standardize.on()
+            ),
+        }),
         Err(e) => Err(e),
     }
 }
@@ -528,7 +539,7 @@ pub fn step_stage(
     w_ref: Option<&[f64]>,
     warn: &mut dyn FnMut(Warning),
 ) -> Result<GdConfig> {
-    let (work, stop, model) = (&prepared.work, req.config.interrupt, req.config.model);
+    let (work, stop, model) = (&prepared.work, &req.config.interrupt, req.config.model);
     let mu = match req.step {
         // Adam's steps are about mu per coordinate whatever the gradient's scale, so 1/L
         // means nothing to it: PyTorch's default learning rate stands in.
@@ -562,22 +573,23 @@ pub fn step_stage(
         if tol < floor {
             let w = Warning {
                 kind: "tol_unreachable",
-                message: format!(
-                    "--tol {} is below what {} can resolve for this data (gradient norm floor \
+                message: Text::new(format!(
+                    "{} is below what {} can resolve for this data (gradient norm floor \
                      ≈ {floor:.1e}), so the fit will likely run all {} epochs; use a larger \
-                     --tol{}",
-                    f(tol),
+                     {}{}",
+                    Setting::Tol.literal(f(tol)),
                     cfg.precision,
                     cfg.epochs,
+                    Setting::Tol.named(),
                     if cfg.precision == Precision::F32 {
-                        " or --precision f64"
+                        format!(" or {}", Setting::Precision.is("f64"))
                     } else {
-                        ""
+                        String::new()
                     }
-                ),
+                )),
             };
             if req.strict {
-                return Err(Error::Strict(w.message));
+                return Err(Error::Strict(w.message.marked().to_string()));
             }
             warn(w);
         }
@@ -622,7 +634,7 @@ pub fn descend_stage(
 /// The reference as [`assess`] takes it: weights in the working coordinates, or why none.
 struct Reference {
     weights: Option<Vec<f64>>,
-    note: Option<String>,
+    note: Option<Text>,
 }
 
 /// Optimality figures of a fit on the working matrix, as the check allows.
@@ -643,7 +655,7 @@ fn optimality(
     check: Check,
     w: &[f64],
     w_ref: Option<&[f64]>,
-    stop: Interrupt,
+    stop: &Interrupt,
 ) -> Result<Optimality> {
     stop.check()?;
     let objective = model.objective(work, w);
@@ -690,7 +702,7 @@ fn assess(
     reference: Reference,
     warn: &mut dyn FnMut(Warning),
 ) -> Result<FitOutcome> {
-    let (model, stop) = (cfg.model, cfg.interrupt);
+    let (model, stop) = (cfg.model, &cfg.interrupt);
     let reference_kind = match prepared.check {
         Check::Reference => crate::reference::reference_kind(&model),
         _ => ReferenceKind::Kkt,
@@ -727,7 +739,7 @@ fn assess(
     if let Some(message) = far_message(req, cfg, &fit, reference_kind, &opt, &quality) {
         warn(Warning {
             kind: "far_from_reference",
-            message,
+            message: Text::new(message),
         });
     }
     Ok(FitOutcome {
@@ -749,9 +761,9 @@ fn assess(
         optimizer: cfg.optimizer,
         schedule: cfg.schedule,
         mu: cfg.mu,
-        ols_mse: quality.reference_mse,
-        ols_r2: quality.reference_r2,
-        ols_note: reference.note,
+        reference_mse: quality.reference_mse,
+        reference_r2: quality.reference_r2,
+        reference_note: reference.note,
         standardized: req.standardize,
         tol: cfg.tol,
         warnings: Vec::new(),
@@ -776,7 +788,7 @@ impl Quality {
         ds: &Dataset,
         w: &[f64],
         w_ref: Option<&[f64]>,
-        stop: Interrupt,
+        stop: &Interrupt,
     ) -> Result<Quality> {
         stop.check()?;
         let mut q = Quality {
@@ -862,18 +874,22 @@ fn far_message(
     }?;
     let mut remedies = Vec::new();
     if !req.standardize {
-        remedies.push("--standardize".to_string());
+        remedies.push(Setting::Standardize.on().to_string());
     }
     if fit.converged {
-        remedies.push("a smaller --tol".into());
+        remedies.push(format!("a smaller {}", Setting::Tol.named()));
     } else {
-        remedies.push(format!("more --epochs (ran {})", fit.epochs_run));
+        remedies.push(format!(
+            "more {} (ran {})",
+            Setting::Epochs.named(),
+            fit.epochs_run
+        ));
     }
     if matches!(req.step, Step::Value(_)) {
-        remedies.push("--mu auto".into());
+        remedies.push(Setting::Mu.is("auto").to_string());
     }
     let how = if fit.converged {
-        "met --tol but".to_string()
+        format!("met {} but", Setting::Tol.named())
     } else {
         format!(
             "stopped after {} epochs without converging and",

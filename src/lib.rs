@@ -13,7 +13,7 @@
 //!
 //! | layer | modules | what |
 //! |---|---|---|
-//! | 0 | `scalar`, `error`, `interrupt` | number types and their limits, the error type, stopping |
+//! | 0 | `scalar`, `error`, `names`, `interrupt` | number types and their limits, the error type and how its messages name settings, stopping |
 //! | 1 | `data` | datasets, their sources and generators |
 //! | 2 | `model`, `config` | the objective (loss, penalty), optimizers, schedules, settings |
 //! | 3 | `engine` | mergeable partial sums and the stepping state machine |
@@ -47,6 +47,7 @@ pub mod fitting;
 pub mod gpu;
 pub mod interrupt;
 pub mod model;
+pub mod names;
 pub mod ols;
 pub mod reference;
 pub mod report;

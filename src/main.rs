@@ -4,6 +4,7 @@
 mod cli;
 
 use clap::{Parser, Subcommand};
+use cli::flags::Flags;
 use cli::output::{check_output, stage_output, OutputTarget};
 use cli::tables;
 use descent::fitting::{fit_dataset_with, FitRequest};
@@ -226,11 +227,11 @@ fn fit_command(args: FitArgs, adapter: AdapterChoice) -> Result<(), Error> {
     let request = fit_request(&args, adapter)?;
     let done = spinner(format!("fitting {} rows on {}", ds.n(), request.backend));
     let outcome = fit_dataset_with(&ds, &request, &mut |w| {
-        eprintln!("descent: warning: {}", w.message)
+        eprintln!("descent: warning: {}", w.message.render(&Flags))
     });
     done();
     let outcome = outcome?;
-    let mut json = report::fit_json(&outcome);
+    let mut json = report::fit_json_in(&outcome, &Flags);
     json["source"] = serde_json::to_value(&loaded.source).expect("source serializes");
     // The results are shown first: a file that fails to write later loses nothing.
     show(
@@ -311,14 +312,14 @@ fn compare_command(args: CompareArgs, adapter: AdapterChoice) -> Result<(), Erro
         request.config.record_loss = true;
         let done = spinner(format!("fitting {} rows with {kind}", ds.n()));
         let outcome = fit_dataset_with(&ds, &request, &mut |w| {
-            eprintln!("descent: warning: {kind}: {}", w.message)
+            eprintln!("descent: warning: {kind}: {}", w.message.render(&Flags))
         });
         done();
         outcomes.push((kind.as_str(), outcome?));
     }
     let json = serde_json::json!({
         "source": loaded.source,
-        "runs": outcomes.iter().map(|(_, o)| report::fit_json(o)).collect::<Vec<_>>(),
+        "runs": outcomes.iter().map(|(_, o)| report::fit_json_in(o, &Flags)).collect::<Vec<_>>(),
     });
     show(
         &if fit.json {
@@ -425,7 +426,8 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("descent: error: {e}");
+            // The library names settings neutrally; here they are the flags that set them.
+            eprintln!("descent: error: {}", e.render(&Flags));
             // 2: the fit ran but --strict rejected it (or refused to start it).
             if matches!(e, Error::Strict(_)) {
                 ExitCode::from(2)

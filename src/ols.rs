@@ -28,12 +28,12 @@ pub struct Ols {
 /// Solve OLS; a rank-deficient `[1 X]` is an error that says why, never garbage.
 pub fn ols(data: &Dataset) -> Result<Ols> {
     data.validate()?;
-    ols_until(data, Interrupt::default())
+    ols_until(data, &Interrupt::default())
 }
 
 /// [`ols`] on data the caller has validated, returning [`Error::Interrupted`] within a block
 /// of rows once `stop` is set.
-pub(crate) fn ols_until(data: &Dataset, stop: Interrupt) -> Result<Ols> {
+pub(crate) fn ols_until(data: &Dataset, stop: &Interrupt) -> Result<Ols> {
     data.validate_shape()?;
     let (n, p) = (data.n(), data.p());
     let r = tsqr_r(data, stop)?;
@@ -55,6 +55,7 @@ pub(crate) fn ols_until(data: &Dataset, stop: Interrupt) -> Result<Ols> {
     let rank = sv.iter().filter(|&&s| s > tol).count();
     if rank < p + 1 {
         return Err(Error::RankDeficient {
+            reference: crate::reference::ReferenceKind::Ols.name(),
             rank,
             cols: p + 1,
             hint: rank_hint(data),
@@ -78,7 +79,7 @@ pub(crate) fn ols_until(data: &Dataset, stop: Interrupt) -> Result<Ols> {
 /// least-squares problem on the data (OLS, ridge) can be solved on the small R alone.
 /// The caller validates `data` (n ≥ 1, p ≥ 1). `stop` is looked at before every block (a
 /// few milliseconds each), so a long factorisation can be interrupted.
-pub(crate) fn tsqr_r(data: &Dataset, stop: Interrupt) -> Result<Mat<f64>> {
+pub(crate) fn tsqr_r(data: &Dataset, stop: &Interrupt) -> Result<Mat<f64>> {
     let (n, p) = (data.n(), data.p());
     let cols = p + 2; // intercept, features, target
     let mut r: Option<Mat<f64>> = None;

@@ -1,6 +1,7 @@
 //! The JSON reports the CLI prints and Python returns. Formatting only: no computation
 //! happens here (the CLI's human tables are in `src/cli/tables.rs`).
 
+use crate::names::{Library, Vocabulary};
 use crate::reproduce::ReproduceReport;
 pub use crate::scalar::round_trip;
 use crate::solver::Fit;
@@ -70,9 +71,21 @@ pub fn reproduce_json(r: &ReproduceReport) -> Value {
     })
 }
 
-/// The `fit --json` object (also what `--out` writes).
+/// The `fit --json` object (also what `--out` writes), its messages (warnings, the note on
+/// a missing reference) naming settings by their neutral names: [`fit_json_in`] with
+/// [`Library`].
 pub fn fit_json(o: &crate::fitting::FitOutcome) -> Value {
+    fit_json_in(o, &Library)
+}
+
+/// The `fit --json` object with the settings its messages name written in `vocabulary`'s
+/// words: the CLI's flags for `descent fit --json`, Python's keyword arguments for
+/// `fit_report_`. `ols_mse`, `ols_r2` and `ols_note` hold the reference's figures whatever
+/// the reference (OLS or ridge; the note for any): they keep their first names, and
+/// `reference_mse`, `reference_r2` and `reference_note` repeat them under names that say so.
+pub fn fit_json_in(o: &crate::fitting::FitOutcome, vocabulary: &dyn Vocabulary) -> Value {
     let f = &o.fit;
+    let note = o.reference_note.as_ref().map(|n| n.render(vocabulary));
     let is_ols = o.reference_kind == crate::reference::ReferenceKind::Ols;
     let mut v = json!({
         "weights": f.weights,
@@ -99,8 +112,12 @@ pub fn fit_json(o: &crate::fitting::FitOutcome) -> Value {
         "distance_bound": o.distance_bound,
         "stages": o.stages,
         "ols": if is_ols { o.reference.clone() } else { None },
-        "ols_note": o.ols_note,
-        "warnings": o.warnings,
+        "ols_note": note,
+        "reference_note": note,
+        "warnings": o.warnings.iter().map(|w| json!({
+            "kind": w.kind,
+            "message": w.message.render(vocabulary),
+        })).collect::<Vec<_>>(),
         "seconds": seconds(f),
         "backend": f.backend,
         "precision": f.precision,
@@ -111,8 +128,10 @@ pub fn fit_json(o: &crate::fitting::FitOutcome) -> Value {
         crate::model::Loss::Squared => json!({
             "mse": o.mse,
             "r2": o.r2,
-            "ols_mse": o.ols_mse,
-            "ols_r2": o.ols_r2,
+            "ols_mse": o.reference_mse,
+            "ols_r2": o.reference_r2,
+            "reference_mse": o.reference_mse,
+            "reference_r2": o.reference_r2,
         }),
         crate::model::Loss::Logistic => json!({
             "accuracy": o.accuracy,

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::fitting::FitRequest;
 use crate::gpu::AdapterChoice;
 use crate::model::{Model, Optimizer, Penalty, Schedule};
+use crate::names::Setting;
 use crate::reproduce::{ReproduceOptions, Workload, WorkloadKind};
 
 /// The settings of `descent fit` (and of the Python estimators), as written. With the `cli`
@@ -93,7 +94,8 @@ pub struct FitSettings {
     /// none, or auto (reference while rows·(features+1)² ≤ 2.5e8, kkt beyond).
     #[cfg_attr(feature = "cli", arg(long, default_value = "auto"))]
     pub check: String,
-    /// Fit even when the OLS reference is rank-deficient (no reference check then).
+    /// Fit even when the reference (OLS, or Newton for an unpenalized logistic loss) is
+    /// rank-deficient (no reference check then).
     #[cfg_attr(feature = "cli", arg(long))]
     pub allow_rank_deficient: bool,
     /// Treat warnings (an unreachable --tol, a fit far from its reference) as errors: exit
@@ -255,10 +257,16 @@ impl ReproduceSettings {
             w.name = "custom".into();
         }
         if w.n == 0 {
-            return Err(Error::Config("--n must be at least 1".into()));
+            return Err(Error::Config(format!(
+                "{} must be at least 1",
+                Setting::N.named()
+            )));
         }
         if w.features == 0 {
-            return Err(Error::Config("--features must be at least 1".into()));
+            return Err(Error::Config(format!(
+                "{} must be at least 1",
+                Setting::Features.named()
+            )));
         }
         Ok(ReproduceOptions {
             workload: w,

@@ -17,7 +17,7 @@ use descent::model::{Loss, Model, Penalty, PenaltyKind};
 use descent::{data, Dataset, Error, GdConfig, Interrupt, Precision};
 use ndarray::Array1;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -127,8 +127,7 @@ fn fits_on_the_gpu_share_one_opened_device() {
 
 #[test]
 fn a_set_interrupt_stops_every_backend_before_any_epoch() {
-    static FLAG: AtomicBool = AtomicBool::new(false);
-    let interrupt = Interrupt::on(&FLAG);
+    let interrupt = Interrupt::new();
     interrupt.interrupt();
     let ds = data::article(1_000, 444, 0.1).unwrap();
     for backend in Backend::ALL {
@@ -140,7 +139,7 @@ fn a_set_interrupt_stops_every_backend_before_any_epoch() {
         let cfg = GdConfig {
             epochs: 1_000,
             precision,
-            interrupt,
+            interrupt: interrupt.clone(),
             ..GdConfig::default()
         };
         let solver = make_solver(backend, &AdapterChoice::Auto).unwrap();
@@ -149,6 +148,39 @@ fn a_set_interrupt_stops_every_backend_before_any_epoch() {
             other => panic!("{backend}: {other:?}"),
         }
     }
+}
+
+/// A long-lived caller makes an interrupt per fit and drops it afterwards: the flag is freed
+/// with the last handle (the request's settings and whatever a backend kept during the
+/// fit), so thousands of fits leak nothing, on the CPU and the GPU.
+#[test]
+fn interrupts_are_freed_with_the_fits_that_held_them() {
+    let ds = data::article(200, 444, 0.1).unwrap();
+    let mut freed = Vec::new();
+    for i in 0..2_000 {
+        let backend = if i % 500 == 0 {
+            Backend::Gpu
+        } else {
+            Backend::Fused
+        };
+        let flag = Arc::new(AtomicBool::new(false));
+        let weak = Arc::downgrade(&flag);
+        let mut req = request(backend, gpu_precision(), 3);
+        req.config.interrupt = Interrupt::on(flag);
+        let stopper = req.config.interrupt.clone();
+        let outcome = fit_dataset(&ds, &req).unwrap();
+        assert_eq!(outcome.fit.epochs_run, 3);
+        assert_eq!(
+            weak.strong_count(),
+            2,
+            "the request's handle and the stopper's"
+        );
+        drop((outcome, req));
+        assert_eq!(weak.strong_count(), 1, "{backend}: the fit kept a handle");
+        drop(stopper);
+        freed.push(weak);
+    }
+    assert!(freed.iter().all(|w| w.upgrade().is_none()));
 }
 
 /// A fit of many minutes stops soon after another thread sets the flag, on the CPU (and
@@ -161,18 +193,18 @@ fn another_thread_interrupts_a_long_fit() {
         (Backend::Naive, Some(10)),
         (Backend::Gpu, None),
     ] {
-        // One flag per case, leaked: the handle is Copy and its flag 'static.
-        let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        // One flag per case: the fit's settings hold one handle, the stopper a clone.
+        let interrupt = Interrupt::new();
         let mut req = request(backend, Precision::F64, u32::MAX as usize);
         if backend == Backend::Gpu {
             req.config.precision = gpu_precision();
         }
         req.config.batch_size = batch_size;
-        req.config.interrupt = Interrupt::on(flag);
+        req.config.interrupt = interrupt.clone();
         let start = Instant::now();
         let stopper = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(300));
-            Interrupt::on(flag).interrupt();
+            interrupt.interrupt();
         });
         let out = fit_dataset(&ds, &req);
         let took = start.elapsed();
@@ -197,7 +229,7 @@ fn another_thread_interrupts_a_long_fit() {
 struct InterruptAfterTheEpochs;
 
 thread_local! {
-    static ARMED: Cell<Option<&'static AtomicBool>> = const { Cell::new(None) };
+    static ARMED: RefCell<Option<Interrupt>> = const { RefCell::new(None) };
 }
 
 impl log::Log for InterruptAfterTheEpochs {
@@ -208,11 +240,13 @@ impl log::Log for InterruptAfterTheEpochs {
     fn log(&self, record: &log::Record) {
         // Only an armed thread formats the message: the allocation-counting tests of other
         // threads see nothing of this logger.
-        if let Some(flag) = ARMED.with(Cell::get) {
-            if self.enabled(record.metadata()) && record.args().to_string().contains(" ran ") {
-                Interrupt::on(flag).interrupt();
+        ARMED.with_borrow(|armed| {
+            if let Some(interrupt) = armed {
+                if self.enabled(record.metadata()) && record.args().to_string().contains(" ran ") {
+                    interrupt.interrupt();
+                }
             }
-        }
+        });
     }
 
     fn flush(&self) {}
@@ -227,19 +261,16 @@ fn an_interrupt_after_the_epochs_stops_the_checks() {
     log::set_logger(&LOGGER).expect("no other logger in this test binary");
     log::set_max_level(log::LevelFilter::Debug);
     let ds = data::article(1_000, 444, 0.1).unwrap();
-    let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+    let interrupt = Interrupt::new();
     let mut req = request(Backend::Fused, Precision::F64, 10);
-    req.config.interrupt = Interrupt::on(flag);
+    req.config.interrupt = interrupt.clone();
     // Not armed: the same fit completes (the logger itself changes nothing).
     let done = fit_dataset(&ds, &req).expect("an unarmed fit completes");
     assert_eq!(done.fit.epochs_run, 10);
-    ARMED.set(Some(flag));
+    ARMED.set(Some(interrupt.clone()));
     let out = fit_dataset(&ds, &req);
     ARMED.set(None);
-    assert!(
-        flag.load(std::sync::atomic::Ordering::Relaxed),
-        "the logger never fired"
-    );
+    assert!(interrupt.is_set(), "the logger never fired");
     assert!(
         matches!(out, Err(Error::Interrupted)),
         "{:?}",
@@ -311,17 +342,18 @@ fn an_interrupt_stops_every_reference_within_a_block_of_rows() {
     ];
     for (name, model, data) in cases {
         let start = Instant::now();
-        let whole = descent::reference::reference_until(&model, data, Interrupt::default());
+        let whole = descent::reference::reference_until(&model, data, &Interrupt::default());
         let whole_took = start.elapsed();
         assert!(whole.is_ok(), "{name}: {:?}", whole.err());
-        let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let interrupt = Interrupt::new();
+        let stop = interrupt.clone();
         let after = whole_took / 4;
         let start = Instant::now();
         let stopper = std::thread::spawn(move || {
             std::thread::sleep(after);
-            Interrupt::on(flag).interrupt();
+            stop.interrupt();
         });
-        let out = descent::reference::reference_until(&model, data, Interrupt::on(flag));
+        let out = descent::reference::reference_until(&model, data, &interrupt);
         let took = start.elapsed();
         stopper.join().unwrap();
         assert!(

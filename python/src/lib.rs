@@ -11,26 +11,55 @@
 //!
 //! Errors become ValueError (bad input or settings, a diverged fit), RuntimeError (no
 //! adapter, or the GPU failed or cannot run the request) or KeyboardInterrupt, each with the
-//! CLI's one-line message.
+//! CLI's one-line message, except that the settings it names are the estimators' keyword
+//! arguments ([`Params`]: `mu='auto'`, `standardize=True`) where the CLI has its flags.
 
 use descent::fitting::{fit_dataset, FitOutcome};
+use descent::names::{Mention, Setting, Value, Vocabulary};
 use descent::requests::{adapter_choice, FitSettings, ReproduceSettings};
 use descent::{Dataset, Error, Interrupt};
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// How often a waiting call looks for Ctrl-C (and other signals).
 const POLL: Duration = Duration::from_millis(100);
 
-/// A descent error as the Python exception that fits it, with the CLI's message.
+/// Python's vocabulary for the settings descent's messages name: the keyword arguments of
+/// the estimators (and of `reproduce()`), which are the settings' neutral names, with
+/// values as Python literals: `mu='auto'`, `standardize=True`, `penalty=None`,
+/// `penalty='l2', alpha=1e-4`. Settings Python has no argument for (the command line's
+/// input options, `strict`, `allow_rank_deficient`, which the estimators always set) keep
+/// their neutral names; their messages do not reach Python.
+struct Params;
+
+impl Vocabulary for Params {
+    fn mention(&self, m: &Mention) -> String {
+        let name = m.setting.name();
+        if m.values.is_empty() {
+            return name.into();
+        }
+        let values = m.values_joined(|v| match v {
+            Value::On => "True".into(),
+            // penalty=None is the estimators' spelling of no penalty.
+            Value::Choice(c) if m.setting == Setting::Penalty && c == "none" => "None".into(),
+            Value::Choice(c) => format!("'{c}'"),
+            Value::Literal(l) => l.clone(),
+        });
+        format!("{name}={values}")
+    }
+    fn separator(&self) -> &str {
+        ", "
+    }
+}
+
+/// A descent error as the Python exception that fits it, with the CLI's message in Python's
+/// words ([`Params`]).
 fn to_py(e: Error) -> PyErr {
-    let message = e.to_string();
+    let message = e.render(&Params);
     match e {
         Error::Adapter(_) | Error::Unsupported(_) | Error::TooLarge { .. } | Error::Gpu(_) => {
             PyRuntimeError::new_err(message)
@@ -49,31 +78,6 @@ fn panic_to_py(payload: Box<dyn std::any::Any + Send>) -> PyErr {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into());
     PyRuntimeError::new_err(format!("descent: internal error: {what}"))
-}
-
-/// Interrupt flags, reused: a fit's [`Interrupt`] needs a `'static` flag, so flags are leaked
-/// once and go back here after each fit (as many as fits ever ran at once).
-static FLAGS: Mutex<Vec<&'static AtomicBool>> = Mutex::new(Vec::new());
-
-/// One fit's flag, cleared, returned to [`FLAGS`] when dropped.
-struct Flag(&'static AtomicBool);
-
-impl Flag {
-    fn take() -> Flag {
-        let flag = FLAGS
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop()
-            .unwrap_or_else(|| Box::leak(Box::new(AtomicBool::new(false))));
-        flag.store(false, std::sync::atomic::Ordering::Relaxed);
-        Flag(flag)
-    }
-}
-
-impl Drop for Flag {
-    fn drop(&mut self) {
-        FLAGS.lock().unwrap_or_else(|p| p.into_inner()).push(self.0);
-    }
 }
 
 /// Wait for a helper thread's result without the GIL, running Python's signal handlers every
@@ -179,8 +183,8 @@ fn fit<'py>(
         descent::Precision::F32 => ds.features.slice::<f32>().map(|x| x.as_ptr() as usize),
         descent::Precision::F64 => ds.features.slice::<f64>().map(|x| x.as_ptr() as usize),
     };
-    let flag = Flag::take();
-    request.config.interrupt = Interrupt::on(flag.0);
+    // This fit's own flag, freed with the request when the call returns.
+    request.config.interrupt = Interrupt::new();
     let outcome: descent::Result<FitOutcome> = std::thread::scope(|s| {
         let (tx, rx) = mpsc::channel();
         let (ds, request) = (&ds, &request);
@@ -192,10 +196,12 @@ fn fit<'py>(
         wait(py, rx, || request.config.interrupt.interrupt(), true)
     })?;
     drop(ds);
-    drop(flag);
     let outcome = outcome.map_err(to_py)?;
     let out = PyDict::new(py);
-    out.set_item("report", descent::report::fit_json(&outcome).to_string())?;
+    out.set_item(
+        "report",
+        descent::report::fit_json_in(&outcome, &Params).to_string(),
+    )?;
     out.set_item("weights", PyArray1::from_slice(py, &outcome.fit.weights))?;
     out.set_item(
         "loss_history",

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes, make_classification
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -178,7 +178,9 @@ def test_more_than_two_classes_is_a_clear_error():
 @pytest.mark.parametrize(
     "params,message",
     [
-        # The command line's one-line messages, word for word.
+        # The command line's one-line messages, word for word (a message that names a
+        # setting to change names the keyword argument where the command line has its flag:
+        # see test_messages_name_the_python_parameters_not_the_command_lines_flags).
         (dict(backend="tpu"), "invalid configuration: unknown backend 'tpu' (expected one of naive, ndarray, fused, gpu)"),
         (dict(epochs=0), "invalid configuration: epochs must be at least 1"),
         (dict(mu="fast"), "invalid configuration: mu must be a number or 'auto', got 'fast'"),
@@ -387,3 +389,65 @@ def test_convergence_warnings_carry_descents_message():
     X[:, 0] *= 1e4  # badly scaled: 5 epochs get nowhere
     with pytest.warns(Warning, match="far from the"):
         GDRegressor(epochs=5, tol=None).fit(X, y)
+
+
+def test_messages_name_the_python_parameters_not_the_command_lines_flags():
+    # The library names the settings its messages suggest; Python writes them as the
+    # estimators' keyword arguments where the command line has `--mu auto`, `--standardize`.
+    X, y = regression()
+    with pytest.raises(ValueError) as e:
+        GDRegressor(mu=10.0, optimizer="gd", tol=None).fit(X, y)
+    diverged = str(e.value)
+    assert diverged.startswith("gradient descent diverged at epoch"), diverged
+    assert diverged.endswith(
+        "the step is too large; use a smaller mu, `mu='auto'`, or `standardize=True`"
+    ), diverged
+    with pytest.raises(ValueError) as e:
+        GDRegressor(penalty="l1", alpha=0.0).fit(X, y)
+    assert str(e.value) == (
+        "invalid configuration: penalty l1 with alpha = 0 has no L1 part to apply; give "
+        "alpha > 0 or use penalty=None"
+    )
+    # Warnings too: the ConvergenceWarning and fit_report_ carry the same words.
+    X[:, 0] *= 1e4
+    with pytest.warns(ConvergenceWarning) as caught:
+        m = GDRegressor(epochs=5, tol=1e-300, mu=1e-9).fit(X, y)
+    messages = [str(w.message) for w in caught if w.category is ConvergenceWarning]
+    assert messages == [w["message"] for w in m.fit_report_["warnings"]]
+    tol, far = messages
+    assert tol.startswith("tol=1e-300 is below what f64 can resolve"), tol
+    assert tol.endswith("so the fit will likely run all 5 epochs; use a larger tol"), tol
+    assert far.endswith("try standardize=True, or more epochs (ran 5), or mu='auto'"), far
+    for message in (diverged, tol, far):
+        assert "--" not in message, message
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 50 epochs
+def test_a_rank_deficient_classifier_fits_without_a_reference_and_says_why():
+    # Without a penalty, a duplicated column leaves the logistic loss without a unique
+    # minimum: like LinearRegression's collinear columns, fitted anyway, with no Newton
+    # reference to check against, and the report says why.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 3))
+    y = (X @ [1.0, -2.0, 0.5] + rng.normal(size=200) > 0).astype(int)
+    X = np.column_stack([X, X[:, 0]])
+    m = GDClassifier(penalty=None, epochs=50, tol=None).fit(X, y)
+    report = m.fit_report_
+    assert (report["reference"], report["reference_weights"]) == ("newton", None)
+    note = report["ols_note"]
+    assert note.startswith(
+        "the Newton reference is rank-deficient: [1 X] has rank 4 but 5 columns (columns "
+        "'x1' and 'x4' are identical"
+    ), note
+    assert "add an L2 penalty, e.g. penalty='l2', alpha=1e-4" in note, note
+    assert report["reference_note"] == note
+    assert m.predict(X).shape == y.shape
+
+
+def test_the_report_names_the_references_figures_under_both_names():
+    X, y = regression()
+    report = GDRegressor().fit(X, y).fit_report_
+    assert report["reference"] == "ridge"
+    assert report["reference_mse"] == report["ols_mse"] > 0
+    assert report["reference_r2"] == report["ols_r2"] > 0.99
+    assert report["reference_note"] is report["ols_note"] is None

@@ -1,6 +1,7 @@
 //! The CLI's human tables: formatting only, no computation (the JSON the CLI and Python
 //! share lives in the library's `report`).
 
+use super::flags::Flags;
 use descent::report::{article, round_trip};
 use descent::reproduce::ReproduceReport;
 use descent::solver::Fit;
@@ -188,20 +189,15 @@ pub fn fit_summary(o: &descent::fitting::FitOutcome) -> String {
             .fold(header.len(), usize::max)
     };
     let weights: Vec<String> = f.weights.iter().map(|v| round_trip(*v)).collect();
-    let ref_name = match o.reference_kind {
-        descent::reference::ReferenceKind::Ols => "OLS",
-        descent::reference::ReferenceKind::Ridge => "ridge",
-        descent::reference::ReferenceKind::Newton => "Newton",
-        descent::reference::ReferenceKind::Kkt => "KKT",
-    };
-    let ols: Vec<String> = match &o.reference {
+    let ref_name = o.reference_kind.name();
+    let reference: Vec<String> = match &o.reference {
         Some(w) => w.iter().map(|v| round_trip(*v)).collect(),
         None => vec!["-".to_string(); weights.len()],
     };
     let (name_w, w_w, o_w) = (
         width(&names, "term"),
         width(&weights, "weight"),
-        width(&ols, ref_name),
+        width(&reference, ref_name),
     );
     let mut out = String::new();
     let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
@@ -216,7 +212,7 @@ pub fn fit_summary(o: &descent::fitting::FitOutcome) -> String {
             "{}  {:>w_w$}  {:>o_w$}\n",
             pad(name, name_w),
             weights[i],
-            ols[i]
+            reference[i]
         ));
     }
     let m = &o.model;
@@ -234,7 +230,7 @@ pub fn fit_summary(o: &descent::fitting::FitOutcome) -> String {
     };
     let quality = match (o.mse, o.r2, o.accuracy, o.log_loss) {
         (Some(mse), Some(r2), _, _) => {
-            let reference = match (o.ols_mse, o.ols_r2) {
+            let reference = match (o.reference_mse, o.reference_r2) {
                 (Some(m), Some(r)) => format!("   ({ref_name}: MSE {m:.6e}, R² {r:.6})"),
                 _ => String::new(),
             };
@@ -307,11 +303,11 @@ pub fn fit_summary(o: &descent::fitting::FitOutcome) -> String {
         f.precision,
         f.device,
     ));
-    if let Some(note) = &o.ols_note {
-        out.push_str(&format!("note: {note}\n"));
+    if let Some(note) = &o.reference_note {
+        out.push_str(&format!("note: {}\n", note.render(&Flags)));
     }
     for w in &o.warnings {
-        out.push_str(&format!("warning: {}\n", w.message));
+        out.push_str(&format!("warning: {}\n", w.message.render(&Flags)));
     }
     out
 }
@@ -351,7 +347,7 @@ pub fn compare_table(runs: &[(&str, descent::fitting::FitOutcome)]) -> String {
     }
     for (name, o) in runs {
         for w in &o.warnings {
-            out.push_str(&format!("warning: {name}: {}\n", w.message));
+            out.push_str(&format!("warning: {name}: {}\n", w.message.render(&Flags)));
         }
     }
     out

@@ -11,6 +11,7 @@ use super::select::{printable, select, Selection};
 use super::table::{InputSpec, Loaded, SourceInfo};
 use super::Dataset;
 use crate::error::{Error, Result};
+use crate::names::Setting;
 use ndarray::{Array1, Array2};
 use std::io::{self, BufRead, Cursor, Read};
 
@@ -26,7 +27,8 @@ pub fn parse_delimiter(s: &str) -> Result<u8> {
             Ok(s.as_bytes()[0])
         }
         _ => Err(Error::Config(format!(
-            "--delimiter must be one ASCII character such as , ; | or 'tab', not '{s}'"
+            "{} must be one ASCII character such as , ; | or 'tab', not '{s}'",
+            Setting::Delimiter.named()
         ))),
     }
 }
@@ -100,14 +102,16 @@ pub(crate) fn load_csv(
 ) -> Result<Loaded> {
     if spec.target_file.is_some() {
         return Err(Error::Config(format!(
-            "--target-file is for .npy data; {display} is read as CSV, so name the target \
-             column with --target"
+            "{} is for .npy data; {display} is read as CSV, so name the target column with {}",
+            Setting::TargetFile.named(),
+            Setting::Target.named()
         )));
     }
     let Some(target) = spec.target.as_deref() else {
-        return Err(Error::Config(
-            "CSV input needs --target naming the target column".into(),
-        ));
+        return Err(Error::Config(format!(
+            "CSV input needs {} naming the target column",
+            Setting::Target.named()
+        )));
     };
     let given = spec.delimiter.as_deref().map(parse_delimiter).transpose()?;
     let (head, blank) = header_bytes(&mut source, display)?;
@@ -196,15 +200,16 @@ fn wrong_delimiter_hint(head: &[u8], used: u8, display: &str) -> Result<()> {
     let shown: String = text.chars().take(80).collect();
     let more = if shown.len() < text.len() { "..." } else { "" };
     Err(Error::Data(format!(
-        "{display}: split on {}, the header is a single column but it contains {}; use \
-         --delimiter '{}' (header: {}{more})",
+        "{display}: split on {}, the header is a single column but it contains {}; use {} \
+         (header: {}{more})",
         delimiter_name(used),
         delimiter_name(c),
-        if c == b'\t' {
-            "tab".to_string()
+        // Quoted as a shell word: the delimiter is only ever given on the command line.
+        Setting::Delimiter.literal(if c == b'\t' {
+            "'tab'".to_string()
         } else {
-            char::from(c).to_string()
-        },
+            format!("'{}'", char::from(c))
+        }),
         printable(&shown),
     )))
 }
@@ -256,9 +261,9 @@ impl Cells<'_> {
                 // Only a guessed, non-comma delimiter is worth questioning here.
                 let hint = if self.detected && self.delimiter != b',' {
                     format!(
-                        " (fields split on {}, detected from the header; set another with \
-                         --delimiter)",
-                        delimiter_name(self.delimiter)
+                        " (fields split on {}, detected from the header; set another with {})",
+                        delimiter_name(self.delimiter),
+                        Setting::Delimiter.named()
                     )
                 } else {
                     String::new()

@@ -6,6 +6,7 @@
 //! appears more than once is refused rather than silently taking the first copy.
 
 use crate::error::{Error, Result};
+use crate::names::Setting;
 
 /// Columns listed in errors before the list is cut short (wide files would flood a line).
 const LISTED_COLUMNS: usize = 40;
@@ -31,7 +32,10 @@ pub(crate) fn select(
         Some(t) => {
             let t = t.trim();
             if t.is_empty() {
-                return Err(Error::Config("--target is empty".into()));
+                return Err(Error::Config(format!(
+                    "{} is empty",
+                    Setting::Target.named()
+                )));
             }
             Some((t, resolve(columns, t)?))
         }
@@ -45,7 +49,8 @@ pub(crate) fn select(
                 let j = resolve(columns, item)?;
                 if let Some(k) = idx.iter().position(|&i| i == j) {
                     return Err(Error::Config(format!(
-                        "--features lists column {} twice ('{}' and '{item}')",
+                        "{} lists column {} twice ('{}' and '{item}')",
+                        Setting::Features.named(),
                         describe(columns, j),
                         items[k]
                     )));
@@ -79,10 +84,11 @@ pub(crate) fn select(
                     .copied()
                     .unwrap_or(positions[0]);
                 return Err(Error::Data(format!(
-                    "{}; without --features every column but the target is used, so list \
-                     the features with --features, selecting by position, e.g. '#{}'",
+                    "{}; without {features} every column but the target is used, so list \
+                     the features with {features}, selecting by position, e.g. '#{}'",
                     repeated(name, &positions),
-                    example + 1
+                    example + 1,
+                    features = Setting::Features.named()
                 )));
             }
             idx
@@ -143,7 +149,8 @@ fn parse_list(list: &str) -> Result<Vec<String>> {
         } else if closed {
             if !c.is_whitespace() {
                 return Err(Error::Config(format!(
-                    "--features: unexpected '{c}' after the closing quote of \"{item}\""
+                    "{}: unexpected '{c}' after the closing quote of \"{item}\"",
+                    Setting::Features.named()
                 )));
             }
         } else if c == '"' && item.trim().is_empty() {
@@ -155,20 +162,23 @@ fn parse_list(list: &str) -> Result<Vec<String>> {
     }
     if quoting {
         return Err(Error::Config(format!(
-            "--features: the quote before \"{item}\" is never closed"
+            "{}: the quote before \"{item}\" is never closed",
+            Setting::Features.named()
         )));
     }
     items.push(item.trim().to_string());
     if items.iter().all(String::is_empty) {
-        return Err(Error::Config(
-            "--features is empty; list feature columns separated by commas, e.g. \
-             --features a,b (or leave it out to use every column but the target)"
-                .into(),
-        ));
+        return Err(Error::Config(format!(
+            "{} is empty; list feature columns separated by commas, e.g. {} (or leave it out \
+             to use every column but the target)",
+            Setting::Features.named(),
+            Setting::Features.literal("a,b")
+        )));
     }
     if let Some(k) = items.iter().position(String::is_empty) {
         return Err(Error::Config(format!(
-            "--features has an empty item (item {} of {}); check for a stray comma",
+            "{} has an empty item (item {} of {}); check for a stray comma",
+            Setting::Features.named(),
             k + 1,
             items.len()
         )));
@@ -314,11 +324,12 @@ mod tests {
         let c = cols(&["a", "y"]);
         for bad in ["", " ", ","] {
             let e = select(&c, Some("y"), Some(bad)).unwrap_err().to_string();
-            assert!(e.contains("--features is empty"), "{bad:?}: {e}");
+            assert!(e.contains("features is empty"), "{bad:?}: {e}");
         }
         for bad in ["\"a", "\"a\"b"] {
             let e = select(&c, Some("y"), Some(bad)).unwrap_err().to_string();
-            assert!(e.contains("--features: "), "{bad:?}: {e}");
+            assert!(e.contains("features: "), "{bad:?}: {e}");
+            assert!(!e.contains("--"), "{bad:?}: {e}");
         }
         let s = select(&cols(&["a \"q\"", "y"]), Some("y"), Some(r#" "a ""q""" "#)).unwrap();
         assert_eq!(s.features, [0]);

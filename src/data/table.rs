@@ -10,6 +10,7 @@ use super::npy;
 use super::select::select;
 use super::{Dataset, Features};
 use crate::error::{Error, Result};
+use crate::names::Setting;
 use std::io::{BufRead, BufReader, Read};
 
 /// What the user asked for on the command line, before anything is read.
@@ -84,21 +85,24 @@ pub fn load(spec: &InputSpec) -> Result<Loaded> {
 fn load_npy(spec: &InputSpec, source: impl Read, display: &str) -> Result<Loaded> {
     if spec.delimiter.is_some() {
         return Err(Error::Config(format!(
-            "--delimiter applies to CSV input, but {display} is .npy"
+            "{} applies to CSV input, but {display} is .npy",
+            Setting::Delimiter.named()
         )));
     }
     let target = match (&spec.target, &spec.target_file) {
         (Some(_), Some(_)) => {
-            return Err(Error::Config(
-                "give either --target (a column of the data) or --target-file (a separate \
-                 y.npy), not both"
-                    .into(),
-            ))
+            return Err(Error::Config(format!(
+                "give either {} (a column of the data) or {} (a separate y.npy), not both",
+                Setting::Target.named(),
+                Setting::TargetFile.named()
+            )))
         }
         (None, None) => {
             return Err(Error::Config(format!(
-                "{display} is .npy: give the target with --target-file y.npy, or name a \
-                 column of it with --target (x1, x2, ... or #N)"
+                "{display} is .npy: give the target with {}, or name a column of it with {} \
+                 (x1, x2, ... or #N)",
+                Setting::TargetFile.literal("y.npy"),
+                Setting::Target.named()
             )))
         }
         (Some(t), None) => t.clone(),

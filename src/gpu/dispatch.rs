@@ -499,7 +499,7 @@ impl GpuProblem {
             epochs: cfg.epochs as u64,
             chunk_epochs,
             record_loss: cfg.record_loss,
-            interrupt: cfg.interrupt,
+            interrupt: cfg.interrupt.clone(),
             bind_group,
             weights,
             partials,

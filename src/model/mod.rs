@@ -197,7 +197,7 @@ impl Model {
     /// eigenvalue is computed in f64 on the smaller of AᵀA and AAᵀ (they share their nonzero
     /// eigenvalues), so a wide table costs no more than a tall one.
     pub fn smoothness(&self, ds: &Dataset) -> Result<f64> {
-        self.smoothness_until(ds, crate::interrupt::Interrupt::default())
+        self.smoothness_until(ds, &crate::interrupt::Interrupt::default())
     }
 
     /// [`Model::smoothness`], returning [`Error::Interrupted`] within a block of rows once
@@ -205,7 +205,7 @@ impl Model {
     pub(crate) fn smoothness_until(
         &self,
         ds: &Dataset,
-        stop: crate::interrupt::Interrupt,
+        stop: &crate::interrupt::Interrupt,
     ) -> Result<f64> {
         let (n, p) = (ds.n(), ds.p());
         // A = [1 X] a block of rows at a time, so a tall table is never copied whole.

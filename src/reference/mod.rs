@@ -65,6 +65,16 @@ impl ReferenceKind {
             ReferenceKind::Kkt => "kkt",
         }
     }
+
+    /// The name messages and tables use: OLS, ridge, Newton or KKT.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReferenceKind::Ols => "OLS",
+            ReferenceKind::Ridge => "ridge",
+            ReferenceKind::Newton => "Newton",
+            ReferenceKind::Kkt => "KKT",
+        }
+    }
 }
 
 impl std::fmt::Display for ReferenceKind {
@@ -102,13 +112,13 @@ pub fn reference_kind(model: &Model) -> ReferenceKind {
 /// data without an L2 part is an error (no finite minimum); [`ReferenceKind::Kkt`] returns
 /// no weights.
 pub fn reference(model: &Model, data: &Dataset) -> Result<Reference> {
-    reference_until(model, data, Interrupt::default())
+    reference_until(model, data, &Interrupt::default())
 }
 
 /// [`reference`], returning [`crate::Error::Interrupted`] once `stop` is set: the solvers
 /// look at it before every block of rows (milliseconds), so a caller's Ctrl-C is not held
 /// up by the seconds a reference on a large table can take.
-pub fn reference_until(model: &Model, data: &Dataset, stop: Interrupt) -> Result<Reference> {
+pub fn reference_until(model: &Model, data: &Dataset, stop: &Interrupt) -> Result<Reference> {
     data.validate()?;
     reference_validated(model, data, stop)
 }
@@ -118,7 +128,7 @@ pub fn reference_until(model: &Model, data: &Dataset, stop: Interrupt) -> Result
 pub(crate) fn reference_validated(
     model: &Model,
     data: &Dataset,
-    stop: Interrupt,
+    stop: &Interrupt,
 ) -> Result<Reference> {
     model.validate()?;
     let kind = reference_kind(model);

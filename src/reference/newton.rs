@@ -4,6 +4,7 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
 use crate::model::logistic::{check_labels, sigmoid};
+use crate::names::Setting;
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 
@@ -26,8 +27,16 @@ fn separable(detail: &str) -> Error {
     Error::Data(format!(
         "the classes are linearly separable (or nearly so){detail}: the unpenalized logistic \
          loss has no finite minimum (the weights grow without bound); add an L2 penalty, \
-         e.g. --penalty l2 --alpha 1e-4"
+         e.g. {}",
+        l2_example()
     ))
+}
+
+/// The L2 penalty suggested when the unpenalized problem has no (unique) finite minimum.
+fn l2_example() -> crate::names::Mentions {
+    Setting::Penalty
+        .is("l2")
+        .and(Setting::Alpha.literal("1e-4"))
 }
 
 /// The logistic optimum `[w0, w1..wp]`:
@@ -51,9 +60,11 @@ fn separable(detail: &str) -> Error {
 /// the unique optimum in a few dozen iterations at most, independently of (and far more
 /// accurately than) the first-order methods the reference checks.
 ///
-/// Errors (`Error::Data`): labels other than 0/1, a single class (the unpenalised intercept
-/// runs off to ±∞ whatever `l2` is), and with `l2 == 0`: a rank-deficient [1 X] (no unique
-/// minimum) or separable classes (no finite minimum). Separation is detected exactly when an
+/// Errors: `Error::Data` for labels other than 0/1, a single class (the unpenalised
+/// intercept runs off to ±∞ whatever `l2` is), and with `l2 == 0` separable classes (no
+/// finite minimum); with `l2 == 0`, a rank-deficient [1 X] (no unique minimum) is
+/// `Error::RankDeficient` naming the Newton reference, so a caller that accepts a fit
+/// without a reference can go on (as it can for OLS). Separation is detected exactly when an
 /// iterate classifies every row strictly correctly (that hyperplane separates the classes;
 /// on separable data J → 0 forces this within a few iterations), and otherwise by Newton
 /// not converging in 100 iterations. Quasi-complete separation (classes that touch on the
@@ -62,12 +73,12 @@ fn separable(detail: &str) -> Error {
 /// present, J is strongly convex in w and coercive in w0, so it always converges.
 pub fn newton_logistic(data: &Dataset, l2: f64) -> Result<Vec<f64>> {
     data.validate()?;
-    newton_logistic_until(data, l2, Interrupt::default())
+    newton_logistic_until(data, l2, &Interrupt::default())
 }
 
 /// [`newton_logistic`], returning [`Error::Interrupted`] within a block of rows once `stop`
 /// is set (one Newton iteration on a large table takes seconds).
-pub(crate) fn newton_logistic_until(data: &Dataset, l2: f64, stop: Interrupt) -> Result<Vec<f64>> {
+pub(crate) fn newton_logistic_until(data: &Dataset, l2: f64, stop: &Interrupt) -> Result<Vec<f64>> {
     if !(l2.is_finite() && l2 >= 0.0) {
         return Err(Error::Config(format!(
             "the L2 strength α(1−ρ) must be finite and ≥ 0, got {l2}"
@@ -87,12 +98,19 @@ pub(crate) fn newton_logistic_until(data: &Dataset, l2: f64, stop: Interrupt) ->
     if l2 == 0.0 {
         // Without the L2 part a rank-deficient [1 X] leaves a whole line of minimisers.
         match crate::ols::ols_until(data, stop) {
-            Err(Error::RankDeficient { rank, cols, hint }) => {
-                return Err(Error::Data(format!(
-                    "[1 X] has rank {rank} but {cols} columns ({hint}): the unpenalized \
-                     logistic loss has no unique minimum; add an L2 penalty, e.g. --penalty l2 \
-                     --alpha 1e-4"
-                )))
+            Err(Error::RankDeficient {
+                rank, cols, hint, ..
+            }) => {
+                return Err(Error::RankDeficient {
+                    reference: super::ReferenceKind::Newton.name(),
+                    rank,
+                    cols,
+                    hint: format!(
+                        "{hint}: the unpenalized logistic loss has no unique minimum; add an L2 \
+                         penalty, e.g. {}",
+                        l2_example()
+                    ),
+                })
             }
             Err(Error::Interrupted) => return Err(Error::Interrupted),
             // Other errors are the data checks Newton makes itself below.
@@ -109,7 +127,7 @@ fn minimise(
     y: &[f64],
     l2: f64,
     mut w: Vec<f64>,
-    stop: Interrupt,
+    stop: &Interrupt,
 ) -> Result<Vec<f64>> {
     let p = data.p();
     let g0 = evaluate(data, y, &vec![0.0; p + 1], l2, false, stop)?.grad;
@@ -195,7 +213,8 @@ fn finish(w: Vec<f64>, gmax: f64, tol: f64) -> Result<Vec<f64>> {
     } else {
         Err(Error::Data(format!(
             "logistic Newton reference stalled with ‖∇J‖∞ = {gmax:e} (the data may be too badly \
-             scaled; try --standardize)"
+             scaled; try {})",
+            Setting::Standardize.on()
         )))
     }
 }
@@ -219,7 +238,7 @@ fn evaluate(
     w: &[f64],
     l2: f64,
     hessian: bool,
-    stop: Interrupt,
+    stop: &Interrupt,
 ) -> Result<Eval> {
     let (n, p) = (data.n(), data.p());
     let wcol = Mat::<f64>::from_fn(p + 1, 1, |i, _| w[i]);
@@ -300,7 +319,7 @@ mod tests {
             Array1::from(y.clone()),
         )
         .unwrap();
-        let w = minimise(&data, &y, 0.0, vec![0.0, 8.0], Interrupt::default()).unwrap();
+        let w = minimise(&data, &y, 0.0, vec![0.0, 8.0], &Interrupt::default()).unwrap();
         assert!(w[0].abs() < 1e-12, "{w:?}");
         assert!((w[1] - 3f64.ln()).abs() < 1e-12, "{w:?}");
         // The public entry point starts at 0 and agrees.

@@ -29,11 +29,11 @@ use faer::Mat;
 /// invalid data.
 pub fn ridge(data: &Dataset, l2: f64) -> Result<Vec<f64>> {
     data.validate()?;
-    ridge_until(data, l2, Interrupt::default())
+    ridge_until(data, l2, &Interrupt::default())
 }
 
 /// [`ridge`], returning [`Error::Interrupted`] within a block of rows once `stop` is set.
-pub(crate) fn ridge_until(data: &Dataset, l2: f64, stop: Interrupt) -> Result<Vec<f64>> {
+pub(crate) fn ridge_until(data: &Dataset, l2: f64, stop: &Interrupt) -> Result<Vec<f64>> {
     if !(l2.is_finite() && l2 > 0.0) {
         return Err(Error::Config(format!(
             "ridge needs an L2 strength α(1−ρ) that is finite and > 0, got {l2} (with 0 the \

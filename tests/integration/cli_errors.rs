@@ -324,3 +324,97 @@ fn no_partial_output_file_on_failure() {
         "no temporary left behind"
     );
 }
+
+/// The library names the settings its messages suggest neutrally (`mu`, `standardize`);
+/// the command line writes them as its own flags, as it always has.
+#[test]
+fn messages_name_settings_as_the_command_lines_flags() {
+    let stderr = |extra: &[&str]| {
+        let mut args = vec![
+            "fit",
+            "--data",
+            HOUSES,
+            "--target",
+            "price",
+            "--backend",
+            "fused",
+        ];
+        args.extend_from_slice(extra);
+        let out = Command::new(env!("CARGO_BIN_EXE_descent"))
+            .args(&args)
+            .output()
+            .expect("descent runs");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).trim_end().to_string()
+    };
+    let diverged = stderr(&["--mu", "0.001"]);
+    assert!(
+        diverged.ends_with(
+            "the step is too large; use a smaller --mu, `--mu auto`, or `--standardize`"
+        ),
+        "{diverged}"
+    );
+    assert_eq!(
+        stderr(&["--alpha", "0.5"]),
+        "descent: error: invalid configuration: alpha (0.5) needs a penalty: add --penalty l2, \
+         l1 or elasticnet"
+    );
+    assert_eq!(
+        stderr(&["--penalty", "l1", "--alpha", "0"]),
+        "descent: error: invalid configuration: penalty l1 with alpha = 0 has no L1 part to \
+         apply; give alpha > 0 or use --penalty none"
+    );
+}
+
+/// A logistic model without a penalty on collinear columns has no unique Newton reference:
+/// the error names that reference and is the one `--allow-rank-deficient` accepts, as for OLS.
+#[test]
+fn a_rank_deficient_newton_reference_is_named_and_can_be_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.csv");
+    let mut csv = String::from("a,b,y\n");
+    for i in 0..40 {
+        let x = (i as f64 * 0.37).sin();
+        csv.push_str(&format!("{x},{x},{}\n", u8::from((i * 7) % 3 == 0)));
+    }
+    std::fs::write(&path, csv).unwrap();
+    let args = [
+        "fit",
+        "--data",
+        path.to_str().unwrap(),
+        "--target",
+        "y",
+        "--loss",
+        "logistic",
+        "--backend",
+        "fused",
+        "--epochs",
+        "20",
+    ];
+    fails_cleanly(
+        &args,
+        "the Newton reference is rank-deficient: [1 X] has rank 2 but 3 columns (columns 'a' \
+         and 'b' are identical: the unpenalized logistic loss has no unique minimum; add an L2 \
+         penalty, e.g. --penalty l2 --alpha 1e-4; if columns differ greatly in scale or offset, \
+         try --standardize)",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args(args)
+        .args(["--allow-rank-deficient", "--json"])
+        .output()
+        .expect("descent runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["reference"], "newton");
+    assert!(json["reference_weights"].is_null());
+    let note = json["ols_note"].as_str().unwrap();
+    assert!(
+        note.starts_with("the Newton reference is rank-deficient"),
+        "{note}"
+    );
+    assert_eq!(json["reference_note"], json["ols_note"]);
+}

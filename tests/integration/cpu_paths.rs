@@ -212,8 +212,13 @@ fn rank_deficient_ols_says_why() {
     let x = Array2::from_shape_fn((50, 2), |(i, _)| i as f64);
     let ds = Dataset::new(x, Array1::from_shape_fn(50, |i| i as f64)).unwrap();
     match ols(&ds) {
-        Err(Error::RankDeficient { rank, cols, hint }) => {
-            assert_eq!((rank, cols), (2, 3));
+        Err(Error::RankDeficient {
+            reference,
+            rank,
+            cols,
+            hint,
+        }) => {
+            assert_eq!((reference, rank, cols), ("OLS", 2, 3));
             assert!(hint.contains("identical"), "{hint}");
         }
         other => panic!("expected rank deficiency, got {other:?}"),

@@ -287,7 +287,7 @@ fn f64_is_refused_up_front_without_shader_f64() {
     // The same device runs the problem in f32 (so the refusal was about f64 alone).
     let f32_cfg = GdConfig {
         precision: Precision::F32,
-        ..cfg
+        ..cfg.clone()
     };
     let problem = GpuProblem::new(ctx.clone(), &ds, &f32_cfg, GpuOptions::default()).unwrap();
     assert_eq!(problem.solve().unwrap().status.epoch, 10);

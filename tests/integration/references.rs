@@ -318,7 +318,12 @@ fn newton_without_l2_refuses_separable_data() {
         let err = newton_logistic(&data, 0.0).unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, Error::Data(_)), "{msg}");
-        for needle in ["separable", "no finite minimum", "--penalty l2"] {
+        // The library names the settings neutrally (the CLI writes `--penalty l2 --alpha`).
+        for needle in [
+            "separable",
+            "no finite minimum",
+            "penalty = l2, alpha = 1e-4",
+        ] {
             assert!(msg.contains(needle), "'{needle}' missing from: {msg}");
         }
     }
@@ -642,8 +647,13 @@ fn reference_dispatches_and_passes_errors_on() {
     x.column_mut(1).assign(&first);
     let dup = Dataset::new(x, data.targets.clone()).unwrap();
     match reference(&ridge_model(0.0), &dup) {
-        Err(Error::RankDeficient { rank, cols, hint }) => {
-            assert_eq!((rank, cols), (3, 4));
+        Err(Error::RankDeficient {
+            reference,
+            rank,
+            cols,
+            hint,
+        }) => {
+            assert_eq!((reference, rank, cols), ("OLS", 3, 4));
             assert!(hint.contains("identical"), "{hint}");
         }
         other => panic!("expected RankDeficient, got {other:?}"),

@@ -14,6 +14,7 @@ pub use l2::L2;
 pub use none::NoPenalty;
 
 use crate::error::{Error, Result};
+use crate::names::{Mention, Setting};
 use crate::scalar::Real;
 use serde::Serialize;
 
@@ -83,6 +84,11 @@ impl Default for Penalty {
 /// ρ of elastic net when none is given (scikit-learn's ElasticNet default).
 pub const DEFAULT_L1_RATIO: f64 = 0.5;
 
+/// The penalties an `alpha` can belong to, suggested when one is given without a penalty.
+fn any_penalty() -> Mention {
+    Setting::Penalty.one_of(&["l2", "l1", "elasticnet"])
+}
+
 impl Penalty {
     pub const NONE: Penalty = Penalty {
         kind: PenaltyKind::None,
@@ -110,7 +116,8 @@ impl Penalty {
             (PenaltyKind::None, None) => 0.0,
             (PenaltyKind::None, Some(a)) if a != 0.0 => {
                 return Err(Error::Config(format!(
-                    "alpha ({a}) needs a penalty: add --penalty l2, l1 or elasticnet"
+                    "alpha ({a}) needs a penalty: add {}",
+                    any_penalty()
                 )))
             }
             (_, Some(a)) => a,
@@ -146,8 +153,9 @@ impl Penalty {
         let fixed = match self.kind {
             PenaltyKind::None if self.alpha != 0.0 => {
                 return Err(Error::Config(format!(
-                    "alpha ({}) needs a penalty: add --penalty l2, l1 or elasticnet",
-                    self.alpha
+                    "alpha ({}) needs a penalty: add {}",
+                    self.alpha,
+                    any_penalty()
                 )))
             }
             PenaltyKind::None | PenaltyKind::L2 => Some(0.0),
@@ -164,9 +172,9 @@ impl Penalty {
         }
         if self.l1_ratio > 0.0 && self.alpha == 0.0 {
             return Err(Error::Config(format!(
-                "penalty {} with alpha = 0 has no L1 part to apply; give alpha > 0 or use \
-                 --penalty none",
-                self.kind
+                "penalty {} with alpha = 0 has no L1 part to apply; give alpha > 0 or use {}",
+                self.kind,
+                Setting::Penalty.is("none")
             )));
         }
         Ok(())
