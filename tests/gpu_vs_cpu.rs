@@ -451,7 +451,7 @@ fn epochs_stream_in_chunks_and_stop_submitting_once_stopped() {
             "{what}: {epochs} epochs, cpu {}",
             cpu.epochs_run
         );
-        let stop_chunk = match problem.plan {
+        let stop_chunk = match problem.plan() {
             Plan::Multi { .. } => epochs.div_ceil(DISPATCHES_PER_CHUNK as usize / 2),
             Plan::Resident { .. } => 1,
             Plan::Batches { .. } => unreachable!("a full-batch run"),
