@@ -4,7 +4,8 @@
 //   a generated prelude: alias scalar = f32 | f64;  const P: u32 (features);
 //     const LIMIT: scalar (blow-up bound);  const GROWTH2: scalar (divergence: ‖∇J‖² may not
 //     exceed GROWTH2 × its value at epoch 1);  const WG: u32 (invocations per workgroup);
-//     const COEF_LEN: u32 (scalars in `coef`);  and the group-0 binding declarations,
+//     const FRESH: u32 (status.epoch before any kernel wrote it);  and the group-0 binding
+//     declarations,
 //   this file,
 //   the model: math_f32/math_f64.wgsl (logistic only), one loss file (loss_*.wgsl:
 //     `loss_err`, `loss_value`) and one penalty file (penalty_*.wgsl: `PROX`,
@@ -19,7 +20,27 @@
 
 const P1: u32 = P + 1u;   // weights incl. intercept
 const K: u32 = P + 2u;    // sums per epoch: Σerr, Σerr·x_j (P of them), Σℓ
-const G0: u32 = P1;       // slot of g0 in `weights`
+
+// The constants of the model, the optimizer and the schedule (the `coef` binding). Keep in
+// sync with `Coef` in src/gpu/kernels.rs, which documents each.
+struct Coef {
+    mu: scalar,          // the step
+    c_over_n: scalar,    // c/n: a full batch's gradient is c/n·sums
+    tol2: scalar,        // tol²
+    inv_n: scalar,       // 1/n
+    l2: scalar,          // α(1−ρ)
+    mu_l1: scalar,       // mu·αρ
+    l1: scalar,          // αρ
+    momentum: scalar,    // momentum's B (nesterov: B, or −1 for adaptive restart)
+    beta1: scalar,
+    beta2: scalar,
+    eps: scalar,
+    power_t: scalar,
+    loss_tol: scalar,
+    eta_floor: scalar,   // the adaptive schedule's floor, mu·10⁻⁴
+    grad_scale: scalar,  // c: a mini-batch's gradient is c/len·sums
+    start: OptScalars,   // the optimizer's and schedule's state at w = 0
+}
 
 // Keep in sync with `Params` in src/gpu/kernels.rs.
 struct Params {
@@ -40,14 +61,14 @@ struct Params {
     perm_a: u32,               // the permutation's radices, a·b ≥ n (src/model/batches.rs)
     perm_b: u32,
     seed_key: u32,             // the shuffle seed folded to 32 bits (`seed_key`)
-    _pad0: u32,                // uniform structs are sized in 16-byte steps
-    _pad1: u32,
+    fault: u32,                // tests only: 1 skips the kernels' final store of the weights
+    _pad1: u32,                // uniform structs are sized in 16-byte steps
     _pad2: u32,
 }
 
 // Keep in sync with `Status` in src/gpu/kernels.rs.
 struct Status {
-    epoch: u32,        // epochs completed so far
+    epoch: u32,        // epochs completed so far; FRESH until a kernel first writes it
     stopped: u32,      // 1 once converged or diverged: later dispatches do nothing
     diverged_at: u32,  // 1-based epoch whose update blew up, 0 if none
     converged: u32,
@@ -68,6 +89,7 @@ struct Lane {
 var<workgroup> red: array<scalar, WG>;   // reduction scratch
 var<workgroup> wg_flag: u32;              // broadcast of a uniform decision
 var<workgroup> wg_epoch: u32;
+var<workgroup> wg_fresh: u32;             // 1 when status.epoch == FRESH
 
 // sign(w)·max(|w| − t, 0): the proximal map of t·|w| (used by the L1 penalties).
 fn soft_threshold(w: scalar, t: scalar) -> scalar {

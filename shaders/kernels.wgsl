@@ -14,9 +14,10 @@ fn resident(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
     }
     let first = workgroupUniformLoad(&wg_epoch);
     let count = min(params.epochs_per_dispatch, params.epochs - min(first, params.epochs));
-    var w = load_weights();
-    var g0 = weights[G0];
-    var st = load_state();
+    let fresh = is_fresh();
+    var w = load_weights(fresh);
+    var g0 = load_g0(fresh);
+    var st = load_state(fresh);
     var done = 0u;
     for (var e = 0u; e < count; e++) {
         var acc: array<scalar, K>;
@@ -38,11 +39,7 @@ fn resident(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
         }
     }
     if lid == 0u {
-        for (var j = 0u; j < P1; j++) {
-            weights[j] = w[j];
-        }
-        weights[G0] = g0;
-        store_state(st);
+        store_results(w, g0, st);
         status.epoch = first + done;
     }
 }
@@ -58,7 +55,7 @@ fn partials_pass(
     }
     let group = wid.x + wid.y * params.groups_x;
     // Extra groups of the rounded-up 2-D grid still join the reduction, with zero sums.
-    let w = load_weights();
+    let w = load_weights(is_fresh());
     var acc: array<scalar, K>;
     let stride = params.groups * WG;
     for (var i = group * WG + lid; i < params.n && group < params.groups; i += stride) {
@@ -87,16 +84,13 @@ fn update_pass(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
         }
         sums[k] = wg_sum(acc, lane);
     }
-    var w = load_weights();
-    var g0 = weights[G0];
-    var st = load_state();
+    let fresh = is_fresh();
+    var w = load_weights(fresh);
+    var g0 = load_g0(fresh);
+    var st = load_state(fresh);
     apply_update(&w, &g0, &st, sums, epoch, lid);
     if lid == 0u {
-        for (var j = 0u; j < P1; j++) {
-            weights[j] = w[j];
-        }
-        weights[G0] = g0;
-        store_state(st);
+        store_results(w, g0, st);
         status.epoch = epoch + 1u;
     }
 }

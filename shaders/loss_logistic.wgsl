@@ -1,6 +1,6 @@
-// loss_logistic.wgsl — ℓ = log(1 + e^ŷ) − y·ŷ for y ∈ {0, 1}: err = y − σ(ŷ) (the update scales
-// the sums by coef[1] = 1/n). Both forms go through e^−|ŷ| so nothing overflows; `exp_neg` and
-// `log1p_unit` come from math_f32.wgsl / math_f64.wgsl. CPU twin: src/model/logistic.rs.
+// loss_logistic.wgsl — ℓ = log(1 + e^ŷ) − y·ŷ for y ∈ {0, 1}: err = y − σ(ŷ) (the update
+// scales the sums by coef.c_over_n = 1/n). Both forms go through e^−|ŷ| so nothing
+// overflows; `exp_neg` and `log1p_unit` come from math_f32.wgsl / math_f64.wgsl. CPU twin: src/model/logistic.rs.
 
 fn sigmoid(z: scalar) -> scalar {
     let e = exp_neg(-abs(z));

@@ -83,8 +83,9 @@ fn batches(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
     }
     var cursor = workgroupUniformLoad(&wg_cursor);
     var epoch = workgroupUniformLoad(&wg_epoch);
-    var w = load_weights();
-    var st = load_state();
+    let fresh = is_fresh();
+    var w = load_weights(fresh);
+    var st = load_state(fresh);
     var step = epoch_step(epoch, &st);
     var pm = perm_for(epoch);
     for (var k = 0u; k < params.batches_per_dispatch && epoch < params.epochs; k++) {
@@ -94,8 +95,8 @@ fn batches(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
             for (var j = 1u; j < P1; j++) {
                 reg += penalty_value(w[j]);
             }
-            st.ereg = reg;
-            st.eloss = scalar(0.0);
+            st.s.ereg = reg;
+            st.s.eloss = scalar(0.0);
         }
         let first = cursor * params.batch;
         let end = min(first + params.batch, params.n);
@@ -107,7 +108,7 @@ fn batches(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
         for (var q = 0u; q < K; q++) {
             sums[q] = wg_sum(acc[q], lane);
         }
-        st.eloss += sums[K - 1u];
+        st.s.eloss += sums[K - 1u];
         let blown = batch_step(&w, &st, sums, end - first, step);
         if lid == 0u {
             wg_flag = select(0u, 1u, blown);
@@ -121,7 +122,7 @@ fn batches(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
         }
         cursor += 1u;
         if cursor == params.n_batches {
-            let stop = finish_epoch(st.eloss * coef[3] + st.ereg, false, false, &st, epoch, lid);
+            let stop = finish_epoch(st.s.eloss * coef.inv_n + st.s.ereg, false, false, &st, epoch, lid);
             if lid == 0u {
                 wg_flag = stop;
             }
@@ -135,10 +136,8 @@ fn batches(@builtin(local_invocation_index) lid: u32 {{LANE_ARGS}}) {
         }
     }
     if lid == 0u {
-        for (var j = 0u; j < P1; j++) {
-            weights[j] = w[j];
-        }
-        store_state(st);
+        // g0 is full-batch gd's yardstick: mini-batches keep none.
+        store_results(w, scalar(0.0), st);
         status.epoch = epoch;
         status.batch = cursor;
     }

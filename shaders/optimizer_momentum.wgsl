@@ -1,4 +1,4 @@
-// optimizer_momentum.wgsl — heavy ball, w⁺ = prox(w + mu·g + B·(w − w⁻)) with B = coef[7];
+// optimizer_momentum.wgsl — heavy ball, w⁺ = prox(w + mu·g + B·(w − w⁻)) with B = coef.momentum;
 // st.a holds w⁻. CPU twin: src/model/optimizer/momentum.rs.
 
 const OPT_MONOTONE: bool = false;
@@ -7,6 +7,6 @@ fn optimizer_step(w: ptr<function, array<scalar, P1>>, g: ptr<function, array<sc
     for (var j = 0u; j < P1; j++) {
         let moved = (*w)[j] - (*st).a[j];
         (*st).a[j] = (*w)[j];
-        (*w)[j] = prox_at(j, (*w)[j] + mu * (*g)[j] + coef[7] * moved, thr);
+        (*w)[j] = prox_at(j, (*w)[j] + mu * (*g)[j] + coef.momentum * moved, thr);
     }
 }

@@ -1,5 +1,5 @@
 // optimizer_nesterov.wgsl — FISTA: `w` is the extrapolated point y the gradient was taken
-// at, st.a the iterate x; x⁺ = prox(y + mu·g), y ← x⁺ + β·(x⁺ − x). β = coef[7] when ≥ 0,
+// at, st.a the iterate x; x⁺ = prox(y + mu·g), y ← x⁺ + β·(x⁺ − x). β = coef.momentum when ≥ 0,
 // else (t − 1)/t⁺ with O'Donoghue–Candès restart (t ← 1, β = 0 when (y − x⁺)·(x⁺ − x) > 0).
 // The host reports st.a. CPU twin: src/model/optimizer/nesterov.rs.
 
@@ -12,16 +12,16 @@ fn optimizer_step(y: ptr<function, array<scalar, P1>>, g: ptr<function, array<sc
         next[j] = prox_at(j, (*y)[j] + mu * (*g)[j], thr);
         uphill += ((*y)[j] - next[j]) * (next[j] - (*st).a[j]);
     }
-    var beta = coef[7];
-    if coef[7] < scalar(0.0) {
+    var beta = coef.momentum;
+    if coef.momentum < scalar(0.0) {
         if uphill > scalar(0.0) {
-            (*st).t = scalar(1.0);
+            (*st).s.t = scalar(1.0);
             beta = scalar(0.0);
         } else {
-            let t = (*st).t;
+            let t = (*st).s.t;
             let t_next = (scalar(1.0) + sqrt_s(scalar(1.0) + scalar(4.0) * t * t)) / scalar(2.0);
             beta = (t - scalar(1.0)) / t_next;
-            (*st).t = t_next;
+            (*st).s.t = t_next;
         }
     }
     for (var j = 0u; j < P1; j++) {

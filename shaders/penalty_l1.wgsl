@@ -1,4 +1,4 @@
-// penalty_l1.wgsl — α·|w| as a proximal step: soft-thresholding by `thr` (mu·α; coef[5] for a constant step) after each
+// penalty_l1.wgsl — α·|w| as a proximal step: soft-thresholding by `thr` (mu·α; coef.mu_l1 for a constant step) after each
 // gradient step, so exact zeros appear. CPU twin: src/model/penalty/l1.rs.
 
 const PROX: bool = true;
@@ -12,5 +12,5 @@ fn penalty_prox(w: scalar, thr: scalar) -> scalar {
 }
 
 fn penalty_value(w: scalar) -> scalar {
-    return coef[6] * abs(w);
+    return coef.l1 * abs(w);
 }

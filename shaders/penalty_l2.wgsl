@@ -1,9 +1,9 @@
-// penalty_l2.wgsl — α/2·w²: adds coef[4] = α to the gradient. CPU twin: src/model/penalty/l2.rs.
+// penalty_l2.wgsl — α/2·w²: adds coef.l2 = α to the gradient. CPU twin: src/model/penalty/l2.rs.
 
 const PROX: bool = false;
 
 fn penalty_grad(w: scalar) -> scalar {
-    return coef[4] * w;
+    return coef.l2 * w;
 }
 
 fn penalty_prox(w: scalar, thr: scalar) -> scalar {
@@ -11,5 +11,5 @@ fn penalty_prox(w: scalar, thr: scalar) -> scalar {
 }
 
 fn penalty_value(w: scalar) -> scalar {
-    return scalar(0.5) * coef[4] * w * w;
+    return scalar(0.5) * coef.l2 * w * w;
 }

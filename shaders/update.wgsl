@@ -1,5 +1,5 @@
 // update.wgsl — the update step for the model (loss, penalty) and the optimizer: the epoch's
-// step size from the schedule; the descent direction g = coef[1]·sums − the penalty's
+// step size from the schedule; the descent direction g = coef.c_over_n·sums − the penalty's
 // gradient (never on the intercept); the optimizer's step (optimizer_*.wgsl), with the
 // penalty's proximal step inside it; the epoch's objective J into the loss history; the stop
 // rules. `sums` is [Σerr, Σerr·x_1..P, Σℓ]. Returns 1 when the run must stop after this
@@ -13,72 +13,94 @@
 // schedule divides the step instead, stopping below its floor). The CPU twin is `descend`
 // in src/cpu/mod.rs (same operations in the same order).
 
-// Optimizer and schedule state: in registers like the weights, stored after them in
-// `weights` as [w (P1), g0, a (P1), b (P1), t, b1t, b2t, eta, best, stalls, eloss, ereg]
-// (eloss, ereg: a mini-batch epoch's running Σℓ and the penalty at its start weights, kept
-// across dispatches).
+// Optimizer and schedule state, in registers like the weights: the vectors a, b and the
+// scalars (see each optimizer file for what it keeps where).
+struct OptScalars {     // keep in sync with `OptScalars` in src/gpu/kernels.rs
+    t: scalar,          // nesterov's counter
+    b1t: scalar,        // adam's β1ᵗ, β2ᵗ
+    b2t: scalar,
+    eta: scalar,        // the adaptive schedule's step
+    best: scalar,       // n_iter_no_change: the best J so far
+    stalls: scalar,     // and the epochs since it improved
+    eloss: scalar,      // a mini-batch epoch's running Σℓ
+    ereg: scalar,       // and the penalty at its start weights (kept across dispatches)
+}
+
 struct OptState {
     a: array<scalar, P1>,
     b: array<scalar, P1>,
-    t: scalar,
-    b1t: scalar,
-    b2t: scalar,
-    eta: scalar,
-    best: scalar,
-    stalls: scalar,
-    eloss: scalar,
-    ereg: scalar,
+    s: OptScalars,
 }
 
-const ST: u32 = P1 + 1u;  // first state slot in `weights`
+// The `weights` binding (`WeightsLayout` in src/gpu/kernels.rs). It holds what a kernel
+// wrote: until then (status.epoch == FRESH) the host leaves it NaN and the kernels start
+// from w = 0, g0 = 0, a = b = 0 and coef.start instead.
+struct Weights {
+    w: array<scalar, P1>,
+    g0: scalar,  // ‖∇J‖² of the first epoch, the divergence test's yardstick
+    st: OptState,
+}
 
-fn load_state() -> OptState {
+fn load_state(fresh: bool) -> OptState {
     var st: OptState;
-    for (var j = 0u; j < P1; j++) {
-        st.a[j] = weights[ST + j];
-        st.b[j] = weights[ST + P1 + j];
+    if fresh {
+        st.s = coef.start;
+        return st;
     }
-    let s = ST + 2u * P1;
-    st.t = weights[s];
-    st.b1t = weights[s + 1u];
-    st.b2t = weights[s + 2u];
-    st.eta = weights[s + 3u];
-    st.best = weights[s + 4u];
-    st.stalls = weights[s + 5u];
-    st.eloss = weights[s + 6u];
-    st.ereg = weights[s + 7u];
+    for (var j = 0u; j < P1; j++) {
+        st.a[j] = weights.st.a[j];
+        st.b[j] = weights.st.b[j];
+    }
+    st.s = weights.st.s;
     return st;
 }
 
-fn store_state(st: OptState) {
-    for (var j = 0u; j < P1; j++) {
-        weights[ST + j] = st.a[j];
-        weights[ST + P1 + j] = st.b[j];
+fn load_g0(fresh: bool) -> scalar {
+    if fresh {
+        return scalar(0.0);
     }
-    let s = ST + 2u * P1;
-    weights[s] = st.t;
-    weights[s + 1u] = st.b1t;
-    weights[s + 2u] = st.b2t;
-    weights[s + 3u] = st.eta;
-    weights[s + 4u] = st.best;
-    weights[s + 5u] = st.stalls;
-    weights[s + 6u] = st.eloss;
-    weights[s + 7u] = st.ereg;
+    return weights.g0;
 }
 
-// Thread 0 publishes status into workgroup memory so loop bounds are provably uniform.
+// Invocation 0's final store of a kernel's results (params.fault == 1, in tests only, skips
+// it, as a kernel missing its write would).
+fn store_results(w: array<scalar, P1>, g0: scalar, st: OptState) {
+    if params.fault == 1u {
+        return;
+    }
+    for (var j = 0u; j < P1; j++) {
+        weights.w[j] = w[j];
+        weights.st.a[j] = st.a[j];
+        weights.st.b[j] = st.b[j];
+    }
+    weights.g0 = g0;
+    weights.st.s = st.s;
+}
+
+// Thread 0 publishes status into workgroup memory so loop bounds are provably uniform. A
+// FRESH status is epoch 0 with nothing written yet.
 fn load_status(lid: u32) -> u32 {
     if lid == 0u {
-        wg_epoch = status.epoch;
+        let e = status.epoch;
+        wg_fresh = select(0u, 1u, e == FRESH);
+        wg_epoch = select(e, 0u, e == FRESH);
         wg_flag = status.stopped;
     }
     return workgroupUniformLoad(&wg_flag);
 }
 
-fn load_weights() -> array<scalar, P1> {
+// Whether no kernel has written the weights yet (after `load_status`).
+fn is_fresh() -> bool {
+    return workgroupUniformLoad(&wg_fresh) != 0u;
+}
+
+fn load_weights(fresh: bool) -> array<scalar, P1> {
     var w: array<scalar, P1>;
+    if fresh {
+        return w;
+    }
     for (var j = 0u; j < P1; j++) {
-        w[j] = weights[j];
+        w[j] = weights.w[j];
     }
     return w;
 }
@@ -92,15 +114,15 @@ fn prox_at(j: u32, v: scalar, thr: scalar) -> scalar {
 }
 
 // The step of epoch `epoch` (0-based): params.schedule 0 constant, 1 invscaling
-// mu·(epoch + 1)^−power_t, 2 adaptive (st.eta).
+// mu·(epoch + 1)^−power_t, 2 adaptive (st.s.eta).
 fn step_size(epoch: u32, st: ptr<function, OptState>) -> scalar {
     if params.schedule == 1u {
-        return coef[0] * exp_neg(-coef[11] * ln_u32(epoch + 1u));
+        return coef.mu * exp_neg(-coef.power_t * ln_u32(epoch + 1u));
     }
     if params.schedule == 2u {
-        return (*st).eta;
+        return (*st).s.eta;
     }
-    return coef[0];
+    return coef.mu;
 }
 
 // An epoch's step and the L1 threshold that follows it.
@@ -111,10 +133,10 @@ struct Step {
 
 fn epoch_step(epoch: u32, st: ptr<function, OptState>) -> Step {
     let mu = step_size(epoch, st);
-    // The L1 threshold follows the step: coef[5] = mu·αρ as uploaded, else this epoch's.
-    var thr = coef[5];
+    // The L1 threshold follows the step: coef.mu_l1 = mu·αρ as uploaded, else this epoch's.
+    var thr = coef.mu_l1;
     if params.schedule != 0u {
-        thr = mu * coef[6];
+        thr = mu * coef.l1;
     }
     return Step(mu, thr);
 }
@@ -123,7 +145,7 @@ fn apply_update(w: ptr<function, array<scalar, P1>>, g0: ptr<function, scalar>, 
     let step = epoch_step(epoch, st);
     let mu = step.mu;
     let thr = step.thr;
-    let f = coef[1];
+    let f = coef.c_over_n;
     var g: array<scalar, P1>;
     var g2 = scalar(0.0);
     var reg = scalar(0.0);
@@ -152,8 +174,8 @@ fn apply_update(w: ptr<function, array<scalar, P1>>, g0: ptr<function, scalar>, 
     }
     // NaN fails the comparison too.
     blown = blown || (OPT_MONOTONE && !(g2 <= GROWTH2 * *g0));
-    let converged = params.use_tol != 0u && (epoch + 1u) % params.check_every == 0u && g2 < coef[2];
-    let objective = sums[K - 1u] * coef[3] + reg;
+    let converged = params.use_tol != 0u && (epoch + 1u) % params.check_every == 0u && g2 < coef.tol2;
+    let objective = sums[K - 1u] * coef.inv_n + reg;
     return finish_epoch(objective, blown, converged, st, epoch, lid);
 }
 
@@ -162,19 +184,19 @@ fn apply_update(w: ptr<function, array<scalar, P1>>, g0: ptr<function, scalar>, 
 fn finish_epoch(objective: scalar, blown: bool, converged: bool, st: ptr<function, OptState>, epoch: u32, lid: u32) -> u32 {
     var stalled = false;
     if params.stall_limit != 0u {
-        if objective > (*st).best - coef[12] {
-            (*st).stalls += scalar(1.0);
+        if objective > (*st).s.best - coef.loss_tol {
+            (*st).s.stalls += scalar(1.0);
         } else {
-            (*st).stalls = scalar(0.0);
+            (*st).s.stalls = scalar(0.0);
         }
-        (*st).best = min((*st).best, objective);
-        if (*st).stalls >= scalar(params.stall_limit) {
+        (*st).s.best = min((*st).s.best, objective);
+        if (*st).s.stalls >= scalar(params.stall_limit) {
             let adaptive = params.schedule == 2u;
             if adaptive {
-                (*st).eta = (*st).eta / scalar(5.0);
-                (*st).stalls = scalar(0.0);
+                (*st).s.eta = (*st).s.eta / scalar(5.0);
+                (*st).s.stalls = scalar(0.0);
             }
-            stalled = !adaptive || (*st).eta < coef[13];
+            stalled = !adaptive || (*st).s.eta < coef.eta_floor;
         }
     }
     if lid == 0u {
@@ -200,7 +222,7 @@ fn finish_epoch(objective: scalar, blown: bool, converged: bool, st: ptr<functio
 // the optimizer's step with the epoch's step and threshold. Returns whether the weights blew
 // up (the CPU checks after every batch too). No stopping test: `tol` needs full batches.
 fn batch_step(w: ptr<function, array<scalar, P1>>, st: ptr<function, OptState>, sums: array<scalar, K>, len: u32, step: Step) -> bool {
-    let f = coef[14] / scalar(len);
+    let f = coef.grad_scale / scalar(len);
     var g: array<scalar, P1>;
     for (var j = 0u; j < P1; j++) {
         g[j] = f * sums[j];

@@ -175,23 +175,8 @@ impl GpuContext {
         minibatch: bool,
         reduction: Option<Reduction>,
     ) -> Result<(Arc<Kernels>, Reduction)> {
-        let preferred = reduction.unwrap_or(if self.has(wgpu::Features::SUBGROUP) {
-            Reduction::Subgroup
-        } else {
-            Reduction::Tree
-        });
-        if preferred == Reduction::Subgroup && !self.has(wgpu::Features::SUBGROUP) {
-            return Err(Error::Unsupported(format!(
-                "adapter '{}' has no subgroup operations",
-                self.info.name
-            )));
-        }
-        let mut candidates = vec![preferred];
-        if reduction.is_none() && preferred == Reduction::Subgroup {
-            candidates.push(Reduction::Tree);
-        }
         let mut last_err = None;
-        for r in candidates {
+        for r in self.reductions(reduction)? {
             let spec = ShaderSpec {
                 p,
                 f64,
@@ -201,21 +186,42 @@ impl GpuContext {
                 optimizer,
                 minibatch,
             };
-            if let Some(k) = self.kernels.lock().expect("kernel cache").get(&spec) {
-                return Ok((k.clone(), r));
-            }
-            match scoped(&self.device, || Kernels::new(&self.device, spec)) {
-                Ok(k) => {
-                    let k = Arc::new(k);
-                    self.kernels
-                        .lock()
-                        .expect("kernel cache")
-                        .insert(spec, k.clone());
-                    return Ok((k, r));
-                }
+            match self.build(spec) {
+                Ok(k) => return Ok((k, r)),
                 Err(e) => last_err = Some(e),
             }
         }
         Err(last_err.expect("at least one candidate was tried"))
+    }
+
+    /// The reductions to try, in order: `forced` alone (refused where the adapter lacks it),
+    /// else subgroups where the adapter has them with the tree as the fallback, else the
+    /// tree.
+    pub(crate) fn reductions(&self, forced: Option<Reduction>) -> Result<Vec<Reduction>> {
+        let subgroups = self.has(wgpu::Features::SUBGROUP);
+        Ok(match forced {
+            Some(Reduction::Subgroup) if !subgroups => {
+                return Err(Error::Unsupported(format!(
+                    "adapter '{}' has no subgroup operations",
+                    self.info.name
+                )))
+            }
+            Some(r) => vec![r],
+            None if subgroups => vec![Reduction::Subgroup, Reduction::Tree],
+            None => vec![Reduction::Tree],
+        })
+    }
+
+    /// The compiled build of `spec`, from the cache or compiled now (inside error scopes).
+    pub(crate) fn build(&self, spec: ShaderSpec) -> Result<Arc<Kernels>> {
+        if let Some(k) = self.kernels.lock().expect("kernel cache").get(&spec) {
+            return Ok(k.clone());
+        }
+        let k = Arc::new(scoped(&self.device, || Kernels::new(&self.device, spec))?);
+        self.kernels
+            .lock()
+            .expect("kernel cache")
+            .insert(spec, k.clone());
+        Ok(k)
     }
 }

@@ -43,13 +43,23 @@ pub struct Params {
     pub perm_b: u32,
     /// [`crate::model::batches::seed_key`] of the shuffle seed.
     pub seed_key: u32,
-    pub _pad: [u32; 3],
+    /// Tests only ([`crate::gpu::Fault`]): 1 makes the kernels skip their final store of
+    /// the weights and optimizer state, as a kernel with a missing write would. 0 otherwise.
+    pub fault: u32,
+    pub _pad: [u32; 2],
 }
+
+/// `Status::epoch` before any kernel has written it (the WGSL's `FRESH`, written into the
+/// prelude from here). The host starts every solve from it: the kernels read it as epoch 0
+/// and take the starting point (w = 0, the optimizer's initial state) from `coef`, so a
+/// status still holding it after a chunk is one no kernel wrote.
+pub const FRESH: u32 = u32::MAX;
 
 /// Run state on the device. Keep in sync with `struct Status` in shaders/common.wgsl.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq, Eq, Default)]
 pub struct Status {
+    /// Epochs completed so far; [`FRESH`] until a kernel first writes it.
     pub epoch: u32,
     pub stopped: u32,
     pub diverged_at: u32,
@@ -58,6 +68,19 @@ pub struct Status {
     /// Mini-batches: the next batch of the epoch in progress.
     pub batch: u32,
     pub _pad: [u32; 2],
+}
+
+impl Status {
+    /// The status a solve starts from: no epoch written yet, no stop.
+    pub const START: Status = Status {
+        epoch: FRESH,
+        stopped: 0,
+        diverged_at: 0,
+        converged: 0,
+        stalled: 0,
+        batch: 0,
+        _pad: [0; 2],
+    };
 }
 
 /// How the workgroup sums are formed.
@@ -176,9 +199,6 @@ impl ShaderSpec {
     }
 }
 
-/// Scalars in the `coef` buffer (the WGSL's `COEF_LEN`, written into the prelude from here).
-pub const COEF_LEN: usize = 16;
-
 /// The buffers bound to group 0, one per binding number (the discriminant). Every entry
 /// point sees the same bindings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -237,7 +257,8 @@ pub struct Binding {
     pub slot: Slot,
     /// The WGSL variable's name.
     pub name: &'static str,
-    /// The WGSL store type (`scalar`, `COEF_LEN`, `Status`, `Params` are the shaders' own).
+    /// The WGSL store type (`scalar`, `Coef`, `Weights`, `Status`, `Params` are the shaders'
+    /// own).
     pub ty: &'static str,
     pub access: Access,
     /// What the buffer holds (written next to the generated declaration).
@@ -265,18 +286,19 @@ pub const BINDINGS: [Binding; 8] = [
     Binding {
         slot: Slot::Coef,
         name: "coef",
-        ty: "array<scalar, COEF_LEN>",
+        ty: "Coef",
         access: Access::Read,
-        doc: "see `coef_values`: the step, the loss's gradient scale, the tolerance, the mean, \
-              the penalty's, optimizer's and schedule's constants",
+        doc: "the model's, optimizer's and schedule's constants and the optimizer's starting \
+              state (`Coef` in src/gpu/kernels.rs)",
     },
     Binding {
         slot: Slot::Weights,
         name: "weights",
-        ty: "array<scalar>",
+        ty: "Weights",
         access: Access::ReadWrite,
-        doc: "[w0, w1..wP, g0, optimizer and schedule state] (see `OptState` in \
-              update.wgsl); g0 = ‖∇J‖² of the first epoch, the divergence test's yardstick",
+        doc: "the weights, g0 and the optimizer's state (`Weights` in update.wgsl, \
+              `WeightsLayout` in src/gpu/kernels.rs); read only once a kernel has written \
+              them (status.epoch != FRESH)",
     },
     Binding {
         slot: Slot::Partials,
@@ -337,38 +359,204 @@ pub fn binding_declarations() -> String {
     out
 }
 
-/// The `coef` buffer's values, in f64 (converted to the working precision on upload):
-/// 0 mu, 1 c/n (c = 2 squared, 1 logistic), 2 tol², 3 1/n, 4 α(1−ρ), 5 mu·αρ, 6 αρ,
-/// 7 momentum B (−1: nesterov's adaptive restart), 8 β1, 9 β2, 10 ε, 11 power_t, 12 loss_tol,
-/// 13 the adaptive schedule's floor mu·10⁻⁴, 14 c (a mini-batch's gradient is c/len·sums),
-/// 15 unused. The CPU twin derives the same
-/// constants (`descend`, `model::penalty::constants`, the optimizer files).
-pub fn coef_values(cfg: &crate::config::GdConfig, n: usize) -> [f64; COEF_LEN] {
-    let penalty = &cfg.model.penalty;
-    let o = &cfg.optimizer;
-    [
-        cfg.mu,
-        cfg.model.loss.grad_scale() / n as f64,
-        cfg.tol.map_or(0.0, |t| t * t),
-        1.0 / n as f64,
-        penalty.l2_strength(),
-        cfg.mu * penalty.l1_strength(),
-        penalty.l1_strength(),
-        match o.kind {
-            OptimizerKind::Momentum => o
-                .momentum
-                .unwrap_or(crate::model::optimizer::DEFAULT_MOMENTUM),
-            _ => o.momentum.unwrap_or(-1.0),
-        },
-        o.beta1,
-        o.beta2,
-        o.eps,
-        cfg.schedule.power_t,
-        cfg.loss_tol,
-        cfg.mu * crate::model::schedule::ADAPTIVE_FLOOR,
-        cfg.model.loss.grad_scale(),
-        0.0,
-    ]
+/// The optimizer's and the schedule's scalar state. Keep in sync with `struct OptScalars` in
+/// shaders/update.wgsl (tests/shaders.rs compares the layouts). On the device it is the tail
+/// of [`WeightsLayout`]'s buffer; its starting values travel in [`Coef::start`].
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Zeroable)]
+pub struct OptScalars<T> {
+    /// Nesterov's FISTA counter.
+    pub t: T,
+    /// Adam's running powers β1ᵗ, β2ᵗ.
+    pub b1t: T,
+    pub b2t: T,
+    /// The adaptive schedule's current step.
+    pub eta: T,
+    /// `n_iter_no_change`: the best J so far and the epochs without improvement.
+    pub best: T,
+    pub stalls: T,
+    /// A mini-batch epoch's running Σℓ and the penalty at its start weights (kept across
+    /// dispatches).
+    pub eloss: T,
+    pub ereg: T,
+}
+
+impl OptScalars<f64> {
+    /// The state a descent starts from, as on the CPU: t = β1ᵗ = β2ᵗ = 1, eta = mu and
+    /// best = +∞ (so an f32 overflow to +∞ is no stall).
+    pub fn start(mu: f64) -> Self {
+        OptScalars {
+            t: 1.0,
+            b1t: 1.0,
+            b2t: 1.0,
+            eta: mu,
+            best: f64::INFINITY,
+            stalls: 0.0,
+            eloss: 0.0,
+            ereg: 0.0,
+        }
+    }
+}
+
+impl<T: Copy> OptScalars<T> {
+    fn map<U>(self, f: impl Fn(T) -> U) -> OptScalars<U> {
+        OptScalars {
+            t: f(self.t),
+            b1t: f(self.b1t),
+            b2t: f(self.b2t),
+            eta: f(self.eta),
+            best: f(self.best),
+            stalls: f(self.stalls),
+            eloss: f(self.eloss),
+            ereg: f(self.ereg),
+        }
+    }
+}
+
+/// The model's, optimizer's and schedule's constants: the `coef` binding, in the working
+/// precision. Keep in sync with `struct Coef` in shaders/common.wgsl (tests/shaders.rs
+/// compares the layouts). The CPU twin derives the same constants (the stepper in
+/// src/engine.rs, `model::penalty`, the optimizer files).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Zeroable)]
+pub struct Coef<T> {
+    /// The step.
+    pub mu: T,
+    /// c/n, c the loss's gradient scale (2 squared, 1 logistic): a full batch's gradient is
+    /// c/n·sums.
+    pub c_over_n: T,
+    /// tol² (0 without `tol`).
+    pub tol2: T,
+    /// 1/n: J = Σℓ/n + the penalty.
+    pub inv_n: T,
+    /// α(1−ρ): the penalty's L2 strength.
+    pub l2: T,
+    /// mu·αρ: the L1 threshold for a constant step.
+    pub mu_l1: T,
+    /// αρ: the L1 strength (the threshold follows the step of other schedules).
+    pub l1: T,
+    /// Momentum's B; for nesterov B when set, else −1 (FISTA with adaptive restart).
+    pub momentum: T,
+    /// Adam's β1, β2, ε.
+    pub beta1: T,
+    pub beta2: T,
+    pub eps: T,
+    /// The invscaling schedule's power.
+    pub power_t: T,
+    /// The improvement `n_iter_no_change` asks for.
+    pub loss_tol: T,
+    /// The adaptive schedule's floor, mu·10⁻⁴.
+    pub eta_floor: T,
+    /// c: a mini-batch's gradient is c/len·sums.
+    pub grad_scale: T,
+    /// The optimizer and schedule state every solve starts from.
+    pub start: OptScalars<T>,
+}
+
+// SAFETY: `#[repr(C)]` structs whose fields are all `T` (OptScalars<T> is itself only
+// T's), for T = f32 or f64: no padding (checked below) and every bit pattern is valid.
+// bytemuck's derive refuses generic `repr(C)` structs, so these are written out.
+unsafe impl Pod for OptScalars<f32> {}
+unsafe impl Pod for OptScalars<f64> {}
+unsafe impl Pod for Coef<f32> {}
+unsafe impl Pod for Coef<f64> {}
+const _: () = {
+    use std::mem::size_of;
+    assert!(size_of::<OptScalars<f32>>() == 8 * 4 && size_of::<OptScalars<f64>>() == 8 * 8);
+    assert!(size_of::<Coef<f32>>() == 23 * 4 && size_of::<Coef<f64>>() == 23 * 8);
+};
+
+impl Coef<f64> {
+    /// The constants of `cfg` for a table of `n` rows.
+    pub fn new(cfg: &crate::config::GdConfig, n: usize) -> Self {
+        let penalty = &cfg.model.penalty;
+        let o = &cfg.optimizer;
+        Coef {
+            mu: cfg.mu,
+            c_over_n: cfg.model.loss.grad_scale() / n as f64,
+            tol2: cfg.tol.map_or(0.0, |t| t * t),
+            inv_n: 1.0 / n as f64,
+            l2: penalty.l2_strength(),
+            mu_l1: cfg.mu * penalty.l1_strength(),
+            l1: penalty.l1_strength(),
+            momentum: match o.kind {
+                OptimizerKind::Momentum => o
+                    .momentum
+                    .unwrap_or(crate::model::optimizer::DEFAULT_MOMENTUM),
+                _ => o.momentum.unwrap_or(-1.0),
+            },
+            beta1: o.beta1,
+            beta2: o.beta2,
+            eps: o.eps,
+            power_t: cfg.schedule.power_t,
+            loss_tol: cfg.loss_tol,
+            eta_floor: cfg.mu * crate::model::schedule::ADAPTIVE_FLOOR,
+            grad_scale: cfg.model.loss.grad_scale(),
+            start: OptScalars::start(cfg.mu),
+        }
+    }
+
+    /// The device's bytes in `precision` (each value rounded to f32 there).
+    pub fn bytes(&self, precision: Precision) -> Vec<u8> {
+        match precision {
+            Precision::F64 => bytemuck::bytes_of(self).to_vec(),
+            Precision::F32 => bytemuck::bytes_of(&self.map(|v| v as f32)).to_vec(),
+        }
+    }
+
+    fn map<U>(&self, f: impl Fn(f64) -> U + Copy) -> Coef<U> {
+        Coef {
+            mu: f(self.mu),
+            c_over_n: f(self.c_over_n),
+            tol2: f(self.tol2),
+            inv_n: f(self.inv_n),
+            l2: f(self.l2),
+            mu_l1: f(self.mu_l1),
+            l1: f(self.l1),
+            momentum: f(self.momentum),
+            beta1: f(self.beta1),
+            beta2: f(self.beta2),
+            eps: f(self.eps),
+            power_t: f(self.power_t),
+            loss_tol: f(self.loss_tol),
+            eta_floor: f(self.eta_floor),
+            grad_scale: f(self.grad_scale),
+            start: self.start.map(f),
+        }
+    }
+}
+
+/// Scalars in [`OptScalars`].
+pub const OPT_SCALARS: usize = std::mem::size_of::<OptScalars<f64>>() / 8;
+
+/// Where each part of the `weights` binding (`struct Weights` in shaders/update.wgsl) lies,
+/// in scalars, for p features: `w` = [w0, w1..wp], g0 (‖∇J‖² of the first epoch, the
+/// divergence test's yardstick), then the optimizer's state: its vectors `a`, `b` (p + 1
+/// each) and its [`OptScalars`]. tests/shaders.rs compares every offset with naga's layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeightsLayout {
+    pub w: usize,
+    pub g0: usize,
+    pub a: usize,
+    pub b: usize,
+    pub scalars: usize,
+    /// Scalars in the whole buffer.
+    pub len: usize,
+}
+
+impl WeightsLayout {
+    pub const fn new(p: usize) -> Self {
+        let p1 = p + 1;
+        let scalars = 3 * p1 + 1;
+        WeightsLayout {
+            w: 0,
+            g0: p1,
+            a: p1 + 1,
+            b: 2 * p1 + 1,
+            scalars,
+            len: scalars + OPT_SCALARS,
+        }
+    }
 }
 
 /// The schedule's code in `Params::schedule`.
@@ -378,12 +566,6 @@ pub fn schedule_code(kind: ScheduleKind) -> u32 {
         ScheduleKind::InvScaling => 1,
         ScheduleKind::Adaptive => 2,
     }
-}
-
-/// Scalars of optimizer and schedule state after the weights and g0 in `weights`: two
-/// vectors of p + 1 and eight scalars (see `OptState` in shaders/update.wgsl).
-pub fn state_len(p: usize) -> usize {
-    2 * (p + 1) + 8
 }
 
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
@@ -444,7 +626,7 @@ pub fn shader_source(spec: ShaderSpec) -> String {
     src.push_str(&format!(
         "alias scalar = {scalar};\nconst P: u32 = {}u;\nconst LIMIT: scalar = scalar({limit});\n\
          const GROWTH2: scalar = scalar({:?});\nconst WG: u32 = {WG}u;\n\
-         const COEF_LEN: u32 = {COEF_LEN}u;\n",
+         const FRESH: u32 = {FRESH}u;\n",
         spec.p,
         crate::config::GRADIENT_GROWTH_LIMIT
     ));

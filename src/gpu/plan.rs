@@ -262,15 +262,38 @@ pub(crate) fn scalar_size(precision: Precision) -> u64 {
 /// the kernels' width limit.
 pub fn check_limits(ctx: &GpuContext, data: &Dataset, cfg: &GdConfig) -> Result<()> {
     cfg.validate()?;
+    let (n, p) = (data.n() as u64, data.p() as u64);
+    check_device(ctx, n, p, cfg.precision)?;
+    // The width limit under the reduction the kernels will use (subgroups where the adapter
+    // has them, as `GpuContext::reductions` tries first by default).
+    let reduction = if ctx.has(wgpu::Features::SUBGROUP) {
+        Reduction::Subgroup
+    } else {
+        Reduction::Tree
+    };
+    plan_for(
+        n,
+        p,
+        cfg,
+        KernelChoice::Auto,
+        reduction,
+        ctx.info.min_subgroup_size.max(1),
+        ctx.limits.max_compute_workgroups_per_dimension,
+    )?;
+    Ok(())
+}
+
+/// What the adapter refuses for an `n × p` table in `precision`: f64 without SHADER_F64, a
+/// feature matrix beyond one storage binding, rows beyond the kernels' 32-bit indexing.
+pub(crate) fn check_device(ctx: &GpuContext, n: u64, p: u64, precision: Precision) -> Result<()> {
     let name = &ctx.info.name;
-    if cfg.precision == Precision::F64 && !ctx.has(wgpu::Features::SHADER_F64) {
+    if precision == Precision::F64 && !ctx.has(wgpu::Features::SHADER_F64) {
         return Err(Error::Unsupported(format!(
             "adapter '{name}' does not support f64 in shaders (SHADER_F64); use \
              --precision f32 or pick another adapter with --adapter"
         )));
     }
-    let (n, p) = (data.n() as u64, data.p() as u64);
-    let size = scalar_size(cfg.precision);
+    let size = scalar_size(precision);
     let limit = ctx
         .limits
         .max_storage_buffer_binding_size
@@ -288,22 +311,6 @@ pub fn check_limits(ctx: &GpuContext, data: &Dataset, cfg: &GdConfig) -> Result<
             "n = {n} is beyond the GPU kernels' 32-bit indexing"
         )));
     }
-    // The width limit under the reduction the kernels will use (subgroups where the adapter
-    // has them, as `GpuContext::kernels` picks by default).
-    let reduction = if ctx.has(wgpu::Features::SUBGROUP) {
-        Reduction::Subgroup
-    } else {
-        Reduction::Tree
-    };
-    plan_for(
-        n,
-        p,
-        cfg,
-        KernelChoice::Auto,
-        reduction,
-        ctx.info.min_subgroup_size.max(1),
-        ctx.limits.max_compute_workgroups_per_dimension,
-    )?;
     Ok(())
 }
 

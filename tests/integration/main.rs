@@ -16,6 +16,7 @@ mod cli_trust;
 mod comparisons;
 mod cpu_paths;
 mod fit;
+mod gpu_partial_sums;
 mod gpu_vs_cpu;
 mod minibatch;
 mod minibatch_gpu_vs_cpu;

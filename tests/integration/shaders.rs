@@ -2,7 +2,7 @@
 //! WGSL mistakes, and constructs a backend's shader compiler would reject, on machines where
 //! the GPU tests cannot run (or run on one backend only).
 
-use descent::gpu::kernels::{shader_source, Access, ShaderSpec, BINDINGS, COEF_LEN};
+use descent::gpu::kernels::{shader_source, Access, ShaderSpec, BINDINGS};
 use descent::gpu::Reduction;
 use naga::valid::{Capabilities, ModuleInfo, ShaderStages, SubgroupOperationSet, ValidationFlags};
 
@@ -27,68 +27,15 @@ fn f32_variants_have_no_f64() {
     }
 }
 
-/// `Params` and `Status` are declared twice, in WGSL and as `#[repr(C)] Pod` mirrors in
-/// src/gpu/kernels.rs: naga's layouter gives the WGSL side's sizes and member offsets,
-/// which must equal Rust's, member by member.
-#[test]
-fn wgsl_structs_match_their_rust_mirrors() {
-    use descent::gpu::kernels::{Params, Status};
-    use std::mem::{offset_of, size_of};
-    let src = shader_source(ShaderSpec::least_squares(2, true, Reduction::Tree));
+/// A WGSL struct's size and (member, offset) list, as naga's layouter places them.
+type Layout = (usize, Vec<(String, usize)>);
+
+fn wgsl_layouts(spec: ShaderSpec) -> impl Fn(&str) -> Layout {
+    let src = shader_source(spec);
     let module = naga::front::wgsl::parse_str(&src).unwrap();
     let mut layouter = naga::proc::Layouter::default();
     layouter.update(module.to_ctx()).unwrap();
-    // (struct, size, [(member, offset)]) as Rust lays them out.
-    type Members = Vec<(&'static str, usize)>;
-    let rust: [(&str, usize, Members); 2] = [
-        (
-            "Params",
-            size_of::<Params>(),
-            vec![
-                ("n", offset_of!(Params, n)),
-                ("groups", offset_of!(Params, groups)),
-                ("groups_x", offset_of!(Params, groups_x)),
-                ("epochs", offset_of!(Params, epochs)),
-                (
-                    "epochs_per_dispatch",
-                    offset_of!(Params, epochs_per_dispatch),
-                ),
-                ("check_every", offset_of!(Params, check_every)),
-                ("record_loss", offset_of!(Params, record_loss)),
-                ("use_tol", offset_of!(Params, use_tol)),
-                ("loss_ring", offset_of!(Params, loss_ring)),
-                ("schedule", offset_of!(Params, schedule)),
-                ("stall_limit", offset_of!(Params, stall_limit)),
-                ("batch", offset_of!(Params, batch)),
-                (
-                    "batches_per_dispatch",
-                    offset_of!(Params, batches_per_dispatch),
-                ),
-                ("n_batches", offset_of!(Params, n_batches)),
-                ("perm_a", offset_of!(Params, perm_a)),
-                ("perm_b", offset_of!(Params, perm_b)),
-                ("seed_key", offset_of!(Params, seed_key)),
-                ("_pad0", offset_of!(Params, _pad)),
-                ("_pad1", offset_of!(Params, _pad) + 4),
-                ("_pad2", offset_of!(Params, _pad) + 8),
-            ],
-        ),
-        (
-            "Status",
-            size_of::<Status>(),
-            vec![
-                ("epoch", offset_of!(Status, epoch)),
-                ("stopped", offset_of!(Status, stopped)),
-                ("diverged_at", offset_of!(Status, diverged_at)),
-                ("converged", offset_of!(Status, converged)),
-                ("stalled", offset_of!(Status, stalled)),
-                ("batch", offset_of!(Status, batch)),
-                ("_pad1", offset_of!(Status, _pad)),
-                ("_pad2", offset_of!(Status, _pad) + 4),
-            ],
-        ),
-    ];
-    for (name, size, fields) in rust {
+    move |name: &str| {
         let (handle, ty) = module
             .types
             .iter()
@@ -97,12 +44,151 @@ fn wgsl_structs_match_their_rust_mirrors() {
         let naga::TypeInner::Struct { members, .. } = &ty.inner else {
             panic!("{name} is not a struct")
         };
-        assert_eq!(layouter[handle].size as usize, size, "{name}: size");
-        let wgsl: Vec<(&str, usize)> = members
+        let members = members
             .iter()
-            .map(|m| (m.name.as_deref().unwrap(), m.offset as usize))
+            .map(|m| (m.name.clone().unwrap(), m.offset as usize))
             .collect();
-        assert_eq!(wgsl, fields, "{name}: members and offsets");
+        (layouter[handle].size as usize, members)
+    }
+}
+
+/// (size, [(member, offset)]) written out for the Rust side.
+fn rust_layout(size: usize, members: &[(&str, usize)]) -> Layout {
+    let members = members.iter().map(|&(m, o)| (m.to_string(), o)).collect();
+    (size, members)
+}
+
+/// `Params` and `Status` are declared twice, in WGSL and as `#[repr(C)] Pod` mirrors in
+/// src/gpu/kernels.rs: naga's layouter gives the WGSL side's sizes and member offsets,
+/// which must equal Rust's, member by member.
+#[test]
+fn wgsl_structs_match_their_rust_mirrors() {
+    use descent::gpu::kernels::{Params, Status};
+    use std::mem::{offset_of, size_of};
+    let wgsl = wgsl_layouts(ShaderSpec::least_squares(2, true, Reduction::Tree));
+    let params = rust_layout(
+        size_of::<Params>(),
+        &[
+            ("n", offset_of!(Params, n)),
+            ("groups", offset_of!(Params, groups)),
+            ("groups_x", offset_of!(Params, groups_x)),
+            ("epochs", offset_of!(Params, epochs)),
+            (
+                "epochs_per_dispatch",
+                offset_of!(Params, epochs_per_dispatch),
+            ),
+            ("check_every", offset_of!(Params, check_every)),
+            ("record_loss", offset_of!(Params, record_loss)),
+            ("use_tol", offset_of!(Params, use_tol)),
+            ("loss_ring", offset_of!(Params, loss_ring)),
+            ("schedule", offset_of!(Params, schedule)),
+            ("stall_limit", offset_of!(Params, stall_limit)),
+            ("batch", offset_of!(Params, batch)),
+            (
+                "batches_per_dispatch",
+                offset_of!(Params, batches_per_dispatch),
+            ),
+            ("n_batches", offset_of!(Params, n_batches)),
+            ("perm_a", offset_of!(Params, perm_a)),
+            ("perm_b", offset_of!(Params, perm_b)),
+            ("seed_key", offset_of!(Params, seed_key)),
+            ("fault", offset_of!(Params, fault)),
+            ("_pad1", offset_of!(Params, _pad)),
+            ("_pad2", offset_of!(Params, _pad) + 4),
+        ],
+    );
+    assert_eq!(wgsl("Params"), params, "Params");
+    let status = rust_layout(
+        size_of::<Status>(),
+        &[
+            ("epoch", offset_of!(Status, epoch)),
+            ("stopped", offset_of!(Status, stopped)),
+            ("diverged_at", offset_of!(Status, diverged_at)),
+            ("converged", offset_of!(Status, converged)),
+            ("stalled", offset_of!(Status, stalled)),
+            ("batch", offset_of!(Status, batch)),
+            ("_pad1", offset_of!(Status, _pad)),
+            ("_pad2", offset_of!(Status, _pad) + 4),
+        ],
+    );
+    assert_eq!(wgsl("Status"), status, "Status");
+}
+
+/// The scalar structs `Coef` and `OptScalars` mirror theirs in each precision (the WGSL's
+/// `scalar` is f32 or f64, the Rust mirrors are generic over it).
+#[test]
+fn coef_and_optimizer_scalars_match_their_rust_mirrors() {
+    fn check<T>(f64: bool) {
+        use descent::gpu::kernels::{Coef, OptScalars};
+        use std::mem::{offset_of, size_of};
+        let wgsl = wgsl_layouts(ShaderSpec::least_squares(3, f64, Reduction::Tree));
+        let coef = rust_layout(
+            size_of::<Coef<T>>(),
+            &[
+                ("mu", offset_of!(Coef<T>, mu)),
+                ("c_over_n", offset_of!(Coef<T>, c_over_n)),
+                ("tol2", offset_of!(Coef<T>, tol2)),
+                ("inv_n", offset_of!(Coef<T>, inv_n)),
+                ("l2", offset_of!(Coef<T>, l2)),
+                ("mu_l1", offset_of!(Coef<T>, mu_l1)),
+                ("l1", offset_of!(Coef<T>, l1)),
+                ("momentum", offset_of!(Coef<T>, momentum)),
+                ("beta1", offset_of!(Coef<T>, beta1)),
+                ("beta2", offset_of!(Coef<T>, beta2)),
+                ("eps", offset_of!(Coef<T>, eps)),
+                ("power_t", offset_of!(Coef<T>, power_t)),
+                ("loss_tol", offset_of!(Coef<T>, loss_tol)),
+                ("eta_floor", offset_of!(Coef<T>, eta_floor)),
+                ("grad_scale", offset_of!(Coef<T>, grad_scale)),
+                ("start", offset_of!(Coef<T>, start)),
+            ],
+        );
+        assert_eq!(wgsl("Coef"), coef, "Coef (f64: {f64})");
+        let scalars = rust_layout(
+            size_of::<OptScalars<T>>(),
+            &[
+                ("t", offset_of!(OptScalars<T>, t)),
+                ("b1t", offset_of!(OptScalars<T>, b1t)),
+                ("b2t", offset_of!(OptScalars<T>, b2t)),
+                ("eta", offset_of!(OptScalars<T>, eta)),
+                ("best", offset_of!(OptScalars<T>, best)),
+                ("stalls", offset_of!(OptScalars<T>, stalls)),
+                ("eloss", offset_of!(OptScalars<T>, eloss)),
+                ("ereg", offset_of!(OptScalars<T>, ereg)),
+            ],
+        );
+        assert_eq!(wgsl("OptScalars"), scalars, "OptScalars (f64: {f64})");
+    }
+    check::<f32>(false);
+    check::<f64>(true);
+}
+
+/// The `weights` binding's parts (`Weights` and its `OptState` in update.wgsl) lie where
+/// `WeightsLayout` says, at every width and in both precisions: the host reads the weights
+/// and nesterov's iterate back from those offsets and sizes the buffer by `len`.
+#[test]
+fn weights_layout_matches_the_wgsl() {
+    use descent::gpu::kernels::WeightsLayout;
+    for p in [1, 2, 16, 64] {
+        for (f64, size) in [(false, 4), (true, 8)] {
+            let wgsl = wgsl_layouts(ShaderSpec::least_squares(p as u32, f64, Reduction::Tree));
+            let l = WeightsLayout::new(p);
+            let what = format!("p = {p}, f64: {f64}");
+            let weights = rust_layout(
+                l.len * size,
+                &[("w", l.w * size), ("g0", l.g0 * size), ("st", l.a * size)],
+            );
+            assert_eq!(wgsl("Weights"), weights, "Weights, {what}");
+            let state = rust_layout(
+                (l.len - l.a) * size,
+                &[
+                    ("a", 0),
+                    ("b", (l.b - l.a) * size),
+                    ("s", (l.scalars - l.a) * size),
+                ],
+            );
+            assert_eq!(wgsl("OptState"), state, "OptState, {what}");
+        }
     }
 }
 
@@ -468,7 +554,9 @@ fn binding_declarations_match_the_table() {
             assert_eq!(g.space, space, "{}", b.name);
             let ty = &module.types[g.ty];
             match b.ty {
-                "Status" | "Params" => assert_eq!(ty.name.as_deref(), Some(b.ty), "{}", b.name),
+                "Status" | "Params" | "Coef" | "Weights" => {
+                    assert_eq!(ty.name.as_deref(), Some(b.ty), "{}", b.name)
+                }
                 array => {
                     let TypeInner::Array { base, size, .. } = ty.inner else {
                         panic!("{}: {:?} is not an array", b.name, ty.inner)
@@ -481,9 +569,6 @@ fn binding_declarations_match_the_table() {
                     );
                     let want = match array {
                         "array<scalar>" => ArraySize::Dynamic,
-                        "array<scalar, COEF_LEN>" => {
-                            ArraySize::Constant((COEF_LEN as u32).try_into().unwrap())
-                        }
                         other => panic!("{}: a type this test does not know: {other}", b.name),
                     };
                     assert_eq!(size, want, "{}", b.name);
