@@ -2,6 +2,7 @@
 //! conventions (WGPU_ADAPTER_NAME, WGPU_BACKEND, WGPU_POWER_PREF), else high performance.
 
 use crate::error::{Error, Result};
+use crate::names::Setting;
 use serde::Serialize;
 
 /// How the user asked for an adapter.
@@ -21,7 +22,10 @@ impl std::str::FromStr for AdapterChoice {
     fn from_str(s: &str) -> Result<Self> {
         let s = s.trim();
         if s.is_empty() {
-            return Err(Error::Adapter("--adapter needs an index or a name".into()));
+            return Err(Error::Config(format!(
+                "{} needs an index or a name",
+                Setting::Adapter.named()
+            )));
         }
         Ok(match s.parse::<usize>() {
             Ok(i) => AdapterChoice::Index(i),
@@ -150,7 +154,7 @@ pub fn select_adapter(choice: &AdapterChoice) -> Result<wgpu::Adapter> {
                 describe(&summaries)
             ))
         }),
-        AdapterChoice::Name(name) => by_name(name, "--adapter"),
+        AdapterChoice::Name(name) => by_name(name, &Setting::Adapter.named().to_string()),
         AdapterChoice::Auto => {
             if let Ok(name) = std::env::var("WGPU_ADAPTER_NAME") {
                 return by_name(&name, "WGPU_ADAPTER_NAME");

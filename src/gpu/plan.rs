@@ -10,6 +10,7 @@ use super::kernels::{
 use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::names::Setting;
 
 /// Which kernel family runs the epochs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -145,7 +146,8 @@ fn too_wide(n: u64, p: u64, reduction: Reduction, min_subgroup: u32, max_dim: u3
     Error::Unsupported(format!(
         "the gpu backend runs at most {lo} features for {n} rows (a GPU invocation may make \
          only {LOOP_PASS_BUDGET} loop passes per dispatch, a limit software adapters enforce); \
-         this table has {p}: use a CPU backend (--backend fused)"
+         this table has {p}: use a CPU backend ({})",
+        Setting::Backend.is("fused")
     ))
 }
 
@@ -206,7 +208,12 @@ pub fn plan_batches(
             }
         }
         return Err(Error::Unsupported(format!(
-            "the gpu backend runs mini-batches of at most {lo} rows for {n} rows × {p} features              (a GPU invocation may make only {LOOP_PASS_BUDGET} loop passes per dispatch, a              limit software adapters enforce); --batch-size is {b}: use a smaller batch, the              full batch, or a CPU backend (--backend fused)"
+            "the gpu backend runs mini-batches of at most {lo} rows for {n} rows × {p} features \
+             (a GPU invocation may make only {LOOP_PASS_BUDGET} loop passes per dispatch, a \
+             limit software adapters enforce); {} is {b}: use a smaller batch, the full batch, \
+             or a CPU backend ({})",
+            Setting::BatchSize.named(),
+            Setting::Backend.is("fused")
         )));
     }
     let n_batches = n.div_ceil(b);
@@ -289,8 +296,10 @@ pub(crate) fn check_device(ctx: &GpuContext, n: u64, p: u64, precision: Precisio
     let name = &ctx.info.name;
     if precision == Precision::F64 && !ctx.has(wgpu::Features::SHADER_F64) {
         return Err(Error::Unsupported(format!(
-            "adapter '{name}' does not support f64 in shaders (SHADER_F64); use \
-             --precision f32 or pick another adapter with --adapter"
+            "adapter '{name}' does not support f64 in shaders (SHADER_F64); use {} or pick \
+             another adapter with {}",
+            Setting::Precision.is("f32"),
+            Setting::Adapter.named()
         )));
     }
     let size = scalar_size(precision);
