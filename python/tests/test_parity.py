@@ -110,3 +110,24 @@ def test_the_reference_descent_checks_against_is_scikit_learns_answer():
     assert ours.fit_report_["reference"] == "ols"
     ref = np.array(ours.fit_report_["reference_weights"])
     np.testing.assert_allclose(ref, weights(theirs), rtol=1e-9, atol=1e-9)
+
+
+def test_gpu_fits_reach_scikit_learns_answer(gpu_adapters):
+    """The GPU backend under the same mappings: Ridge on diabetes and LogisticRegression on
+    breast cancer, to the same parity, in f64 (lavapipe has SHADER_F64; an adapter without
+    it is told apart by its error)."""
+    gpu = dict(TIGHT, backend="gpu")
+    X, y = diabetes()
+    try:
+        ours = GDRegressor(penalty="l2", alpha=2 * 10.0 / len(y), **gpu).fit(X, y)
+    except RuntimeError as e:
+        if "SHADER_F64" in str(e):
+            pytest.skip(f"the adapter runs no f64: {e}")
+        raise
+    assert ours.fit_report_["backend"] == "gpu" and ours.fit_report_["converged"]
+    assert_parity(ours, Ridge(alpha=10.0, solver="cholesky").fit(X, y))
+    X, y = breast_cancer()
+    C = 1.0
+    ours = GDClassifier(penalty="l2", alpha=1.0 / (C * len(y)), **gpu).fit(X, y)
+    theirs = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-12, max_iter=100_000)
+    assert_parity(ours, theirs.fit(X, y))
