@@ -73,7 +73,9 @@ pub struct KktCheck {
 /// ∇_w S − g0·x̄ (x̄ the column means). For a λ-strongly convex F, F(w) − F* ≤ ‖s‖²/(2λ) and
 /// ‖w − w*‖ ≤ ‖s‖/λ for any subgradient s ∈ ∂F(w); the smallest, with the L1 part, has the
 /// coordinates of the KKT residual. So J − J* ≤ g0²/4 + ‖s‖²/(2λ), and since the best
-/// intercept is ȳ − x̄·w, |w0 − w0*| ≤ |g0|/2 + ‖x̄‖·‖w − w*‖.
+/// intercept is ȳ − x̄·w, |w0 − w0*| ≤ |g0|/2 + ‖x̄‖·‖w − w*‖. Each computed gradient
+/// coordinate is widened by a bound on its f64 rounding error first, so the bounds hold for
+/// the exact J (they cannot fall below the rounding of the gradient itself).
 pub fn kkt_check(model: &Model, data: &Dataset, w: &[f64]) -> KktCheck {
     let residual = kkt_residual(model, data, w);
     let l2 = model.penalty.l2_strength();
@@ -85,34 +87,57 @@ pub fn kkt_check(model: &Model, data: &Dataset, w: &[f64]) -> KktCheck {
         };
     }
     let g = model.smooth_gradient(data, w);
-    let n = data.n() as f64;
-    let mut mean = vec![0.0; data.p()];
-    data.features.for_each_row(|_, row| {
-        for (m, x) in mean.iter_mut().zip(row) {
-            *m += x / n;
+    let (n, p) = (data.n() as f64, data.p());
+    // The gradient above is computed in f64: each coordinate may be off by its rounding
+    // error, which the bounds must absorb to be proofs about the exact J. err_i = y_i − ŷ_i
+    // is formed from p + 2 terms of magnitude at most m_i = |y_i| + |w0| + Σ|w_j·x_ij|, so
+    // it is off by at most (p + 2)·ε·m_i; the sum over n rows adds n·ε·Σ|2·err_i·x_ij|/n
+    // (first-order bounds of recursive summation).
+    let eps = f64::EPSILON;
+    let yhat = data.predict(w);
+    let mut mean = vec![0.0; p];
+    let mut slack = vec![0.0; p + 1];
+    data.features.for_each_row(|i, row| {
+        let e = data.targets[i] - yhat[i];
+        let m = data.targets[i].abs()
+            + w[0].abs()
+            + row
+                .iter()
+                .zip(&w[1..])
+                .map(|(x, v)| (x * v).abs())
+                .sum::<f64>();
+        let per_row = 2.0 * ((p + 2) as f64 * eps * m + n * eps * e.abs()) / n;
+        slack[0] += per_row;
+        for ((mj, sj), x) in mean.iter_mut().zip(&mut slack[1..]).zip(row) {
+            *mj += x / n;
+            *sj += per_row * x.abs();
         }
     });
     let l1 = model.penalty.l1_strength();
     let g0 = g[0];
+    let g0_abs = g0.abs() + slack[0];
+    // |v_j| is 1-Lipschitz in the gradient coordinate r_j = ∂S/∂w_j − g0·x̄_j, so the
+    // rounding of r_j (its own, the L2 term's and g0's through x̄_j) adds to |v_j|.
     let s2: f64 = g[1..]
         .iter()
         .zip(&w[1..])
-        .zip(&mean)
-        .map(|((&gj, &wj), &mj)| {
+        .zip(mean.iter().zip(&slack[1..]))
+        .map(|((&gj, &wj), (&mj, &sj))| {
             let r = gj - g0 * mj;
             let v = if wj != 0.0 {
                 r + l1 * wj.signum()
             } else {
                 (r.abs() - l1).max(0.0)
             };
-            v * v
+            let err = sj + slack[0] * mj.abs() + 4.0 * eps * (r.abs() + l2 * wj.abs());
+            (v.abs() + err).powi(2)
         })
         .sum();
     let d = s2.sqrt() / l2;
     let mean_norm = mean.iter().map(|m| m * m).sum::<f64>().sqrt();
     KktCheck {
         residual,
-        objective_gap_bound: Some(g0 * g0 / 4.0 + s2 / (2.0 * l2)),
-        distance_bound: Some((d * d + (g0.abs() / 2.0 + mean_norm * d).powi(2)).sqrt()),
+        objective_gap_bound: Some(g0_abs * g0_abs / 4.0 + s2 / (2.0 * l2)),
+        distance_bound: Some((d * d + (g0_abs / 2.0 + mean_norm * d).powi(2)).sqrt()),
     }
 }
