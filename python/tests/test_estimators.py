@@ -18,6 +18,18 @@ import descent
 from descent import GDClassifier, GDRegressor
 
 
+def _close(actual, desired, **kw):
+    """np.testing.assert_allclose, but NaN never equals NaN: a NaN on both sides is a failure."""
+    np.testing.assert_allclose(actual, desired, equal_nan=False, **kw)
+
+
+def _equal(actual, desired, **kw):
+    """np.testing.assert_array_equal, but NaN never equals NaN."""
+    a = np.asarray(actual)
+    assert a.dtype.kind not in "fc" or not np.isnan(a).any(), actual
+    np.testing.assert_array_equal(actual, desired, **kw)
+
+
 @parametrize_with_checks([GDRegressor(), GDClassifier()])
 def test_scikit_learn_check_estimator(estimator, check):
     check(estimator)
@@ -45,17 +57,17 @@ def test_fit_returns_self_and_learns_the_attributes():
     assert 0 < m.n_iter_ <= m.epochs
     assert m.loss_curve_.shape == (m.n_iter_,)
     assert m.fit_report_["backend"] == "fused"
-    np.testing.assert_allclose(m.coef_, np.arange(1.0, 6.0), atol=0.05)
+    _close(m.coef_, np.arange(1.0, 6.0), atol=0.05)
     assert m.score(X, y) > 0.99
 
     X, y = classification()
     c = GDClassifier().fit(X, y)
     assert c.coef_.shape == (1, 5)
     assert c.intercept_.shape == (1,)
-    np.testing.assert_array_equal(c.classes_, [0, 1])
+    _equal(c.classes_, [0, 1])
     assert c.decision_function(X).shape == (200,)
     proba = c.predict_proba(X)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    _close(proba.sum(axis=1), 1.0)
     assert c.score(X, y) > 0.8
 
 
@@ -63,8 +75,8 @@ def test_string_labels():
     X, y = classification()
     labels = np.where(y == 1, "spam", "ham")
     c = GDClassifier().fit(X, labels)
-    np.testing.assert_array_equal(c.classes_, ["ham", "spam"])
-    np.testing.assert_array_equal(c.predict(X) == "spam", c.decision_function(X) > 0)
+    _equal(c.classes_, ["ham", "spam"])
+    _equal(c.predict(X) == "spam", c.decision_function(X) > 0)
 
 
 def test_feature_names():
@@ -73,7 +85,7 @@ def test_feature_names():
     frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(5)])
     labels = np.where(y == 1, "spam", "ham")
     c = GDClassifier().fit(frame, labels)
-    np.testing.assert_array_equal(c.feature_names_in_, frame.columns)
+    _equal(c.feature_names_in_, frame.columns)
     assert c.fit_report_["feature_names"] == list(frame.columns)
     assert set(c.predict(frame)) <= {"ham", "spam"}
 
@@ -118,7 +130,7 @@ def test_two_fits_at_once_from_two_threads_match_sequential_fits():
         t.join()
     assert not errors
     for got, want in zip(results, sequential):
-        np.testing.assert_array_equal(got, want)
+        _equal(got, want)
 
 
 def test_a_fit_releases_the_gil():
@@ -146,9 +158,9 @@ def test_pickle_round_trip_predicts_identically():
     X, y = regression()
     for m in (GDRegressor().fit(X, y), GDClassifier().fit(*classification())):
         back = pickle.loads(pickle.dumps(m))
-        np.testing.assert_array_equal(back.predict(X), m.predict(X))
+        _equal(back.predict(X), m.predict(X))
         assert back.get_params() == m.get_params()
-        np.testing.assert_array_equal(back.coef_, m.coef_)
+        _equal(back.coef_, m.coef_)
 
 
 def test_get_and_set_params_are_verbatim():
@@ -275,7 +287,7 @@ def test_c_contiguous_float64_and_float32_are_read_in_place_and_others_once_conv
                   X.round().astype(np.int64)):
         f = GDRegressor().fit(other, y)
         assert f._x_read_in_place and f._x_address != other.ctypes.data
-    np.testing.assert_array_equal(
+    _equal(
         GDRegressor().fit(np.asfortranarray(X), y).coef_, GDRegressor().fit(X, y).coef_
     )
 
@@ -291,8 +303,8 @@ def test_a_misaligned_x_is_copied_once_and_never_read_misaligned():
     m = GDRegressor(epochs=50, tol=None).fit(Xm, y)
     assert m._x_address != Xm.ctypes.data
     ref = GDRegressor(epochs=50, tol=None).fit(np.array(Xm), y)
-    np.testing.assert_array_equal(m.coef_, ref.coef_)
-    np.testing.assert_array_equal(m.predict(Xm), ref.predict(np.array(Xm)))
+    _equal(m.coef_, ref.coef_)
+    _equal(m.predict(Xm), ref.predict(np.array(Xm)))
     # The extension itself refuses one, in one line, rather than reading it.
     with pytest.raises(ValueError, match="must be aligned arrays"):
         descent._descent.fit(Xm, np.asarray(y, dtype=np.float64), ["a", "b", "c"], {}, None)
@@ -306,9 +318,9 @@ def test_predict_widens_a_float32_x_block_by_block_to_the_same_values(monkeypatc
     # 5 rows a block (45 values): 61 blocks, the last one short. The BLAS may add a short
     # block's products in another order, so the values agree to rounding.
     monkeypatch.setattr(descent._estimators, "_PREDICT_VALUES", 45)
-    np.testing.assert_allclose(m.predict(X32), whole, rtol=1e-13, atol=1e-13)
+    _close(m.predict(X32), whole, rtol=1e-13, atol=1e-13)
     c = GDClassifier(epochs=100, tol=None).fit(X32, y > np.median(y))
-    np.testing.assert_allclose(
+    _close(
         c.decision_function(X32), c.decision_function(X32.astype(np.float64)),
         rtol=1e-13, atol=1e-13,
     )
@@ -322,7 +334,7 @@ def test_mini_batches_run_with_the_default_tol_which_tests_full_batches_only():
     kw = dict(penalty=None, optimizer="gd", mu=0.01, epochs=15, batch_size=40)
     a = GDRegressor(**kw).fit(X, y)
     b = GDRegressor(tol=None, **kw).fit(X, y)
-    np.testing.assert_array_equal(a.coef_, b.coef_)
+    _equal(a.coef_, b.coef_)
     assert a.n_iter_ == 15
     assert a.get_params()["tol"] == 1e-6
 
@@ -347,10 +359,10 @@ def test_float32_x_fits_exactly_as_its_float64_widening(backend, precision, requ
             raise
         b = clf(**kw).fit(X32.astype(np.float64), target)
         assert a._x_address == X32.ctypes.data
-        np.testing.assert_array_equal(a.coef_, b.coef_)
-        np.testing.assert_array_equal(a.intercept_, b.intercept_)
+        _equal(a.coef_, b.coef_)
+        _equal(a.intercept_, b.intercept_)
         assert a.fit_report_["objective"] == b.fit_report_["objective"]
-        np.testing.assert_array_equal(a.predict(X32), b.predict(X32.astype(np.float64)))
+        _equal(a.predict(X32), b.predict(X32.astype(np.float64)))
 
 
 def test_the_fit_leaves_the_input_untouched_and_is_deterministic():
@@ -358,9 +370,9 @@ def test_the_fit_leaves_the_input_untouched_and_is_deterministic():
     X0, y0 = X.copy(), y.copy()
     a = GDRegressor(standardize=True).fit(X, y)
     b = GDRegressor(standardize=True).fit(X, y)
-    np.testing.assert_array_equal(X, X0)
-    np.testing.assert_array_equal(y, y0)
-    np.testing.assert_array_equal(a.coef_, b.coef_)
+    _equal(X, X0)
+    _equal(y, y0)
+    _equal(a.coef_, b.coef_)
 
 
 def test_mini_batches_follow_random_state():
@@ -369,9 +381,9 @@ def test_mini_batches_follow_random_state():
         penalty=None, optimizer="gd", mu=0.01, tol=None, epochs=20, batch_size=32,
         random_state=seed,
     ).fit(X, y).coef_
-    np.testing.assert_array_equal(fit(3), fit(3))
+    _equal(fit(3), fit(3))
     assert not np.array_equal(fit(3), fit(4))
-    np.testing.assert_array_equal(fit(None), fit(0))
+    _equal(fit(None), fit(0))
 
 
 def test_backends_agree():
@@ -381,7 +393,7 @@ def test_backends_agree():
         for b in ("naive", "ndarray", "fused")
     ]
     for c in coefs[1:]:
-        np.testing.assert_allclose(c, coefs[0], rtol=1e-12)
+        _close(c, coefs[0], rtol=1e-12)
 
 
 def test_convergence_warnings_carry_descents_message():

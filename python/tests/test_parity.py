@@ -26,6 +26,18 @@ from sklearn.preprocessing import StandardScaler
 
 from descent import GDClassifier, GDRegressor
 
+
+def _close(actual, desired, **kw):
+    """np.testing.assert_allclose, but NaN never equals NaN: a NaN on both sides is a failure."""
+    np.testing.assert_allclose(actual, desired, equal_nan=False, **kw)
+
+
+def _equal(actual, desired, **kw):
+    """np.testing.assert_array_equal, but NaN never equals NaN."""
+    a = np.asarray(actual)
+    assert a.dtype.kind not in "fc" or not np.isnan(a).any(), actual
+    np.testing.assert_array_equal(actual, desired, **kw)
+
 PARITY = 1e-6
 TIGHT = dict(tol=1e-10, check_every=1, epochs=1_000_000, backend="fused", precision="f64")
 
@@ -80,7 +92,7 @@ def test_regression_parity_on_diabetes(name, sk, mapped):
     theirs = sk.fit(X, y)
     assert_parity(ours, theirs)
     assert ours.fit_report_["converged"]
-    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-6, atol=1e-6)
+    _close(ours.predict(X), theirs.predict(X), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("C", [0.1, 1.0])
@@ -92,12 +104,12 @@ def test_logistic_parity_on_breast_cancer(C):
         C=C, solver="newton-cholesky", tol=1e-12, max_iter=100_000
     ).fit(X, y)
     assert_parity(ours, theirs)
-    np.testing.assert_array_equal(ours.classes_, theirs.classes_)
-    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
-    np.testing.assert_allclose(
+    _equal(ours.classes_, theirs.classes_)
+    _equal(ours.predict(X), theirs.predict(X))
+    _close(
         ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-6, atol=1e-8
     )
-    np.testing.assert_allclose(
+    _close(
         ours.decision_function(X), theirs.decision_function(X), rtol=1e-6, atol=1e-6
     )
 
@@ -109,7 +121,7 @@ def test_the_reference_descent_checks_against_is_scikit_learns_answer():
     theirs = LinearRegression().fit(X, y)
     assert ours.fit_report_["reference"] == "ols"
     ref = np.array(ours.fit_report_["reference_weights"])
-    np.testing.assert_allclose(ref, weights(theirs), rtol=1e-9, atol=1e-9)
+    _close(ref, weights(theirs), rtol=1e-9, atol=1e-9)
 
 
 def test_gpu_fits_reach_scikit_learns_answer(gpu_adapters):
