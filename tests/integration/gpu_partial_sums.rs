@@ -7,37 +7,11 @@
 use crate::common;
 use common::{fresh_seed, gpu, has_f64};
 use descent::cpu::{partial_sums, Fused};
-use descent::data::{synthetic, Synthetic};
 use descent::engine::{stepper, PartialSums, StepOutcome};
 use descent::gpu::kernels::WG;
 use descent::model::{Loss, Model, Optimizer, OptimizerKind, Penalty, PenaltyKind};
 use descent::{Backend, Dataset, GdConfig, Precision, Solver};
-use ndarray::Array1;
 use std::ops::Range;
-
-fn problem(loss: Loss, n: usize, p: usize, seed: u64) -> Dataset {
-    let (ds, _) = synthetic(&Synthetic {
-        n,
-        p,
-        true_weights: None,
-        sigma: 0.5,
-        seed,
-    })
-    .unwrap();
-    match loss {
-        Loss::Squared => ds,
-        Loss::Logistic => {
-            let mean = ds.targets.mean().unwrap();
-            let y: Array1<f64> = ds
-                .targets
-                .iter()
-                .enumerate()
-                .map(|(i, &t)| ((t > mean) ^ (i % 7 == 0)) as u8 as f64)
-                .collect();
-            Dataset::with_names(ds.features, y, ds.feature_names).unwrap()
-        }
-    }
-}
 
 fn cfg(loss: Loss, precision: Precision) -> GdConfig {
     GdConfig {
@@ -180,7 +154,7 @@ fn gpu_partial_sums_match_the_cpus_within_rounding() {
     let seed = fresh_seed("gpu_partial_sums_match_the_cpus");
     let n = 9_000 + (seed % 1_000) as usize;
     for loss in [Loss::Squared, Loss::Logistic] {
-        let ds = problem(loss, n, 3, seed);
+        let ds = common::problem(loss, n, 3, seed);
         let w = weights(3, seed);
         for precision in precisions("gpu_partial_sums_match_the_cpus_within_rounding") {
             let cfg = cfg(loss, precision);
@@ -206,7 +180,7 @@ fn a_missing_workgroup_is_caught_by_the_bound() {
     let n = 9_000 + (seed % 1_000) as usize;
     let wg = WG as usize;
     for loss in [Loss::Squared, Loss::Logistic] {
-        let ds = problem(loss, n, 3, seed);
+        let ds = common::problem(loss, n, 3, seed);
         let w = weights(3, seed);
         for precision in precisions("a_missing_workgroup_is_caught_by_the_bound") {
             let cfg = cfg(loss, precision);
@@ -240,7 +214,7 @@ fn stepping_from_gpu_sums_is_the_ordinary_fit() {
         (Loss::Logistic, PenaltyKind::L2, OptimizerKind::Nesterov),
         (Loss::Squared, PenaltyKind::None, OptimizerKind::Adam),
     ] {
-        let ds = problem(loss, n, 3, seed);
+        let ds = common::problem(loss, n, 3, seed);
         let penalty = match kind {
             PenaltyKind::None => Penalty::NONE,
             _ => Penalty::new(kind, Some(0.01), None).unwrap(),
@@ -286,7 +260,7 @@ fn stepping_from_gpu_sums_is_the_ordinary_fit() {
 
 #[test]
 fn bad_blocks_and_weights_are_refused() {
-    let ds = problem(Loss::Squared, 10, 2, 1);
+    let ds = common::problem(Loss::Squared, 10, 2, 1);
     let cfg = cfg(Loss::Squared, Precision::F32);
     let e = gpu().partial_sums(&ds, 5..11, &cfg, &[0.0; 3]).unwrap_err();
     assert_eq!(

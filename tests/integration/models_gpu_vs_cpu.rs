@@ -9,41 +9,7 @@ use common::{fresh_seed, gpu, has_f64, max_rel_diff, variants};
 use descent::cpu::{Fused, Naive};
 use descent::data::{synthetic, Synthetic};
 use descent::model::{Loss, Model, Penalty, PenaltyKind};
-use descent::{Dataset, GdConfig, Precision, Solver};
-
-/// A regression problem, or (for the logistic loss) its signs as 0/1 labels with a share
-/// of them flipped so the classes overlap and the unpenalised optimum is finite.
-fn problem(loss: Loss, n: usize, p: usize, seed: u64) -> Dataset {
-    let (ds, _) = synthetic(&Synthetic {
-        n,
-        p,
-        true_weights: None,
-        sigma: 0.5,
-        seed,
-    })
-    .unwrap();
-    match loss {
-        Loss::Squared => ds,
-        Loss::Logistic => {
-            let mean = ds.targets.mean().unwrap();
-            let labels = ds
-                .targets
-                .iter()
-                .enumerate()
-                .map(|(i, &t)| {
-                    let above = t > mean;
-                    // Every 7th label flipped: overlapping classes.
-                    if (above as usize + (i % 7 == 0) as usize) % 2 == 1 {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            Dataset::with_names(ds.features, labels, ds.feature_names).unwrap()
-        }
-    }
-}
+use descent::{GdConfig, Precision, Solver};
 
 fn penalty(kind: PenaltyKind) -> Penalty {
     match kind {
@@ -60,7 +26,7 @@ fn every_loss_and_penalty_matches_the_cpu_epoch_by_epoch() {
     let f64_ok = has_f64("every_loss_and_penalty_matches_the_cpu_epoch_by_epoch");
     for (i, loss) in Loss::ALL.into_iter().enumerate() {
         for (k, (n, p)) in [(257, 3), (3_001, 9)].into_iter().enumerate() {
-            let ds = problem(loss, n, p, seed.wrapping_add(10 * i as u64 + k as u64));
+            let ds = common::problem(loss, n, p, seed.wrapping_add(10 * i as u64 + k as u64));
             for kind in PenaltyKind::ALL {
                 let model = Model {
                     loss,

@@ -6,36 +6,10 @@
 
 use crate::common;
 use descent::cpu::{partial_sums, Fused};
-use descent::data::{synthetic, Synthetic};
 use descent::engine::{stepper, PartialSums, StepOutcome};
 use descent::model::{Loss, Model, Optimizer, OptimizerKind, Penalty, PenaltyKind};
 use descent::scalar::BLOCK_ROWS;
 use descent::{Backend, Dataset, GdConfig, Precision, Solver};
-use ndarray::Array1;
-
-fn problem(loss: Loss, n: usize, p: usize, seed: u64) -> Dataset {
-    let (ds, _) = synthetic(&Synthetic {
-        n,
-        p,
-        true_weights: None,
-        sigma: 0.5,
-        seed,
-    })
-    .unwrap();
-    match loss {
-        Loss::Squared => ds,
-        Loss::Logistic => {
-            let mean = ds.targets.mean().unwrap();
-            let y: Array1<f64> = ds
-                .targets
-                .iter()
-                .enumerate()
-                .map(|(i, &t)| ((t > mean) ^ (i % 7 == 0)) as u8 as f64)
-                .collect();
-            Dataset::with_names(ds.features, y, ds.feature_names).unwrap()
-        }
-    }
-}
 
 /// (sums, Σ|terms| per sum) in f64 from first principles: err = d − ŷ for the squared loss,
 /// y − σ(ŷ) for the logistic one; ℓ = (d − ŷ)² or log(1 + e^ŷ) − yŷ.
@@ -145,7 +119,7 @@ fn merged_block_sums_are_the_whole_tables_on_every_cpu_backend() {
     let seed = common::fresh_seed("merged_block_sums");
     let n = 2 * BLOCK_ROWS + 1_234;
     for loss in [Loss::Squared, Loss::Logistic] {
-        let ds = problem(loss, n, 3, seed);
+        let ds = common::problem(loss, n, 3, seed);
         let w = [0.3, -0.7, 0.25, 1.1];
         let (want, abs, loss_abs) = by_hand(&ds, loss, &w);
         for backend in [Backend::Naive, Backend::Ndarray, Backend::Fused] {
@@ -165,7 +139,7 @@ fn merged_block_sums_are_the_whole_tables_on_every_cpu_backend() {
 fn blocks_merged_in_a_fixed_order_are_bit_identical() {
     let seed = common::fresh_seed("bit_identical_merges");
     let n = 2 * BLOCK_ROWS + 777;
-    let ds = problem(Loss::Squared, n, 2, seed);
+    let ds = common::problem(Loss::Squared, n, 2, seed);
     let cfg = cfg(Loss::Squared, Precision::F64);
     let w = [1.0, 0.5, -0.5];
     // fused sums each BLOCK_ROWS block and combines the blocks in f64, in order: blocks cut
@@ -188,7 +162,7 @@ fn a_dropped_or_doubled_block_is_caught() {
     // The bound above is tight enough to see one block of 1 000 rows go missing or count
     // twice, in f32 too (the loosest precision).
     let n = 2 * BLOCK_ROWS + 1_234;
-    let ds = problem(Loss::Squared, n, 3, 7);
+    let ds = common::problem(Loss::Squared, n, 3, 7);
     let w = [0.3, -0.7, 0.25, 1.1];
     let (want, abs, loss_abs) = by_hand(&ds, Loss::Squared, &w);
     let cfg = cfg(Loss::Squared, Precision::F32);
@@ -243,7 +217,7 @@ fn stepping_from_merged_sums_is_the_ordinary_fit() {
         (Loss::Squared, PenaltyKind::ElasticNet),
         (Loss::Logistic, PenaltyKind::L2),
     ] {
-        let ds = problem(loss, n, 3, seed);
+        let ds = common::problem(loss, n, 3, seed);
         for optimizer in [
             OptimizerKind::Gd,
             OptimizerKind::Nesterov,
@@ -281,7 +255,7 @@ fn stepping_from_merged_sums_is_the_ordinary_fit() {
 
 #[test]
 fn bad_blocks_and_weights_are_refused() {
-    let ds = problem(Loss::Squared, 10, 2, 1);
+    let ds = common::problem(Loss::Squared, 10, 2, 1);
     let cfg = cfg(Loss::Squared, Precision::F64);
     let e = partial_sums(Backend::Fused, &ds, 5..11, &cfg, &[0.0; 3]).unwrap_err();
     assert_eq!(

@@ -192,3 +192,37 @@ pub fn assert_runs_agree(
     let dw = max_rel_diff(&gpu.weights, &cpu.weights);
     assert!(dw < tol, "{what}: weights {dw:e}");
 }
+
+/// A regression problem, or (for the logistic loss) its signs as 0/1 labels with a share
+/// of them flipped so the classes overlap and the unpenalised optimum is finite.
+pub fn problem(loss: descent::Loss, n: usize, p: usize, seed: u64) -> descent::Dataset {
+    let (ds, _) = descent::data::synthetic(&descent::data::Synthetic {
+        n,
+        p,
+        true_weights: None,
+        sigma: 0.5,
+        seed,
+    })
+    .unwrap();
+    match loss {
+        descent::Loss::Squared => ds,
+        descent::Loss::Logistic => {
+            let mean = ds.targets.mean().unwrap();
+            let labels = ds
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| {
+                    let above = t > mean;
+                    // Every 7th label flipped: overlapping classes.
+                    if (above as usize + (i % 7 == 0) as usize) % 2 == 1 {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            descent::Dataset::with_names(ds.features, labels, ds.feature_names).unwrap()
+        }
+    }
+}
