@@ -29,7 +29,11 @@ pub fn kkt_residual(model: &Model, data: &Dataset, w: &[f64]) -> f64 {
     if w.len() != data.p() + 1 || w.iter().any(|v| !v.is_finite()) {
         return f64::NAN;
     }
-    let g = model.smooth_gradient(data, w);
+    residual_at(model, &model.smooth_gradient(data, w), w)
+}
+
+/// [`kkt_residual`] from the smooth part's gradient `g` at `w`.
+fn residual_at(model: &Model, g: &[f64], w: &[f64]) -> f64 {
     let l1 = model.penalty.l1_strength();
     let features = g[1..].iter().zip(&w[1..]).map(|(&gj, &wj)| {
         if wj != 0.0 {
@@ -77,7 +81,16 @@ pub struct KktCheck {
 /// coordinate is widened by a bound on its f64 rounding error first, so the bounds hold for
 /// the exact J (they cannot fall below the rounding of the gradient itself).
 pub fn kkt_check(model: &Model, data: &Dataset, w: &[f64]) -> KktCheck {
-    let residual = kkt_residual(model, data, w);
+    if w.len() != data.p() + 1 || w.iter().any(|v| !v.is_finite()) {
+        return KktCheck {
+            residual: f64::NAN,
+            objective_gap_bound: None,
+            distance_bound: None,
+        };
+    }
+    // One gradient pass serves the residual and the bounds.
+    let g = model.smooth_gradient(data, w);
+    let residual = residual_at(model, &g, w);
     let l2 = model.penalty.l2_strength();
     if !residual.is_finite() || model.loss != crate::model::Loss::Squared || l2 <= 0.0 {
         return KktCheck {
@@ -86,7 +99,6 @@ pub fn kkt_check(model: &Model, data: &Dataset, w: &[f64]) -> KktCheck {
             distance_bound: None,
         };
     }
-    let g = model.smooth_gradient(data, w);
     let (n, p) = (data.n() as f64, data.p());
     // The gradient above is computed in f64: each coordinate may be off by its rounding
     // error, which the bounds must absorb to be proofs about the exact J. err_i = y_i − ŷ_i
