@@ -298,9 +298,9 @@ pub enum Check {
     None,
 }
 
-/// The largest n·(p+1)² for which `--check auto` solves the reference: about a quarter of a
-/// second of TSQR on one core (10⁵ rows × 49 features, or 10⁶ rows × 15), so the check never
-/// costs more than a modest fit; beyond it, `auto` means `kkt`.
+/// The largest n·(p+1)² for which `--check auto` solves the reference: by estimate (TSQR's
+/// 2·n·(p+1)² flops at about 2 GFLOP/s on one core, not measured) a quarter of a second, so
+/// the check never costs more than a modest fit; beyond it, `auto` means `kkt`.
 pub const AUTO_REFERENCE_MAX_WORK: f64 = 2.5e8;
 
 impl Check {
