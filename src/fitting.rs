@@ -13,7 +13,6 @@ use crate::model::{Loss, Model};
 use crate::names::{Setting, Text};
 use crate::reference::{kkt_check, kkt_residual, reference_validated, KktCheck, ReferenceKind};
 use crate::solver::Fit;
-use ndarray::Array2;
 use serde::Serialize;
 
 /// `mu = auto` ([`Step::Auto`]) for adam: PyTorch's default learning rate.
@@ -168,21 +167,6 @@ fn column_scales(ds: &Dataset, stop: &Interrupt) -> Result<(Vec<f64>, Vec<f64>)>
         stds.push(sd);
     }
     Ok((means, stds))
-}
-
-/// z-scored copy of `ds`.
-fn standardized(ds: &Dataset, means: &[f64], stds: &[f64]) -> Result<Dataset> {
-    let (n, p) = ds.features.dim();
-    let mut z = Vec::with_capacity(n * p);
-    ds.features.for_each_row(|_, row| {
-        z.extend(
-            row.iter()
-                .enumerate()
-                .map(|(j, x)| (x - means[j]) / stds[j]),
-        );
-    });
-    let z = Array2::from_shape_vec((n, p), z).map_err(|e| Error::Data(e.to_string()))?;
-    Dataset::with_names(z, ds.targets.clone(), ds.feature_names.clone())
 }
 
 /// Weights fitted on z-scored features, in the original units:
@@ -409,7 +393,8 @@ pub fn fit_dataset_with(
 
 /// What [`prepare`] hands the later stages.
 pub struct Prepared<'a> {
-    /// The matrix the fit runs on: `ds` itself, or its z-scored copy.
+    /// The matrix the fit runs on: `ds` itself, or `ds` read standardized (its features
+    /// shared, not copied).
     work: std::borrow::Cow<'a, Dataset>,
     /// Column means and standard deviations, when standardized.
     scaling: Option<(Vec<f64>, Vec<f64>)>,
@@ -456,10 +441,14 @@ pub fn prepare<'a>(ds: &'a Dataset, req: &FitRequest) -> Result<Prepared<'a>> {
         None
     };
     stop.check()?;
-    // Borrowed unless standardized: the data is never copied just to be read.
+    // Never a copy of the features: standardized, the same values are read through the
+    // column transform.
     let (work, top) = match &scaling {
         Some((means, stds)) => {
-            let z = standardized(ds, means, stds)?;
+            let z = ds.standardized(crate::data::Scaling {
+                means: means.clone(),
+                stds: stds.clone(),
+            });
             let top = z
                 .features
                 .column_max_abs()

@@ -547,6 +547,8 @@ fn f32_features_are_widened_exactly_across_row_blocks() {
 /// the matrix: at no point does it have as many bytes allocated as that copy would take
 /// (n·p·8; here 25.6 MB, against about 10 MB for the references' row blocks of 16 384 rows,
 /// which do not grow with n, and the n-vectors). Before the fused kernel read f32 in place, its f64 fits failed this.
+/// Standardized fits too: the features are read through the column transform, and before
+/// that a standardized fit held a z-scored f64 copy and failed this.
 #[test]
 fn fits_of_borrowed_f32_features_hold_no_widened_copy() {
     let seed = common::fresh_seed("f32_no_copy");
@@ -567,15 +569,37 @@ fn fits_of_borrowed_f32_features_hold_no_widened_copy() {
     // Each reference once: OLS (no penalty), ridge and Newton (L2), KKT (elastic net).
     use PenaltyKind::{ElasticNet, None as Unpenalized, L2};
     let mut runs = vec![
-        (Backend::Fused, Precision::F64, Loss::Squared, Unpenalized),
-        (Backend::Fused, Precision::F64, Loss::Squared, L2),
-        (Backend::Fused, Precision::F64, Loss::Squared, ElasticNet),
-        (Backend::Fused, Precision::F64, Loss::Logistic, L2),
-        (Backend::Fused, Precision::F32, Loss::Squared, L2),
-        (Backend::Gpu, Precision::F32, Loss::Squared, L2),
+        (
+            Backend::Fused,
+            Precision::F64,
+            Loss::Squared,
+            Unpenalized,
+            false,
+        ),
+        (Backend::Fused, Precision::F64, Loss::Squared, L2, false),
+        (
+            Backend::Fused,
+            Precision::F64,
+            Loss::Squared,
+            ElasticNet,
+            false,
+        ),
+        (Backend::Fused, Precision::F64, Loss::Logistic, L2, false),
+        (Backend::Fused, Precision::F32, Loss::Squared, L2, false),
+        (Backend::Gpu, Precision::F32, Loss::Squared, L2, false),
+        (
+            Backend::Fused,
+            Precision::F64,
+            Loss::Squared,
+            Unpenalized,
+            true,
+        ),
+        (Backend::Fused, Precision::F32, Loss::Logistic, L2, true),
+        (Backend::Gpu, Precision::F32, Loss::Squared, L2, true),
     ];
     if gpu_precision() == Precision::F64 {
-        runs.push((Backend::Gpu, Precision::F64, Loss::Squared, L2));
+        runs.push((Backend::Gpu, Precision::F64, Loss::Squared, L2, false));
+        runs.push((Backend::Gpu, Precision::F64, Loss::Logistic, L2, true));
     }
     let request_for = |backend, precision, loss, penalty| {
         // Memory does not grow with epochs: a few keep the GPU runs short on lavapipe.
@@ -591,8 +615,9 @@ fn fits_of_borrowed_f32_features_hold_no_widened_copy() {
         Loss::Squared => src.targets.clone(),
         Loss::Logistic => labels.clone(),
     };
-    for (backend, precision, loss, penalty) in runs {
-        let req = request_for(backend, precision, loss, penalty);
+    for (backend, precision, loss, penalty, standardize) in runs {
+        let mut req = request_for(backend, precision, loss, penalty);
+        req.standardize = standardize;
         // The same fit on 64 rows first: opening the device and compiling this model's
         // pipelines are the process's, not the fit's.
         let small = Dataset::new(
@@ -606,7 +631,7 @@ fn fits_of_borrowed_f32_features_hold_no_widened_copy() {
             unsafe { Dataset::borrowing(x32.view(), targets(loss), src.feature_names.clone()) }
                 .unwrap();
         let (fit, peak) = measure_peak(|| fit_dataset(&ds, &req).unwrap());
-        let what = format!("{backend} {precision} {loss:?} {penalty}");
+        let what = format!("{backend} {precision} {loss:?} {penalty} standardize {standardize}");
         // Elastic net has no closed-form reference: its check is the KKT residual.
         assert_eq!(fit.reference.is_some(), penalty != ElasticNet, "{what}");
         assert!(fit.kkt_residual.is_finite(), "{what}");

@@ -3,9 +3,10 @@
 //! it; rows are split over threads only when an epoch is large enough to pay for it.
 
 use super::{CpuBackend, EpochSums, Real, SUM_BLOCK_ROWS as BLOCK_ROWS};
-use crate::data::Dataset;
+use crate::data::{Dataset, Features, Scaling};
 use crate::model::LossFn;
 use std::borrow::Cow;
+use std::ops::Range;
 
 /// The fused single-pass backend.
 #[derive(Debug, Default, Clone, Copy)]
@@ -34,6 +35,17 @@ enum Rows<'a, T: Clone> {
     /// the fit is bit for bit that on a widened copy, without the copy (twice the f32
     /// matrix) and reading half its bytes per epoch.
     Wide(&'a [f32]),
+    /// Standardized features, read where they lie and standardized a block of rows at a
+    /// time into a scratch buffer (formed in f64 as every reader of a standardized matrix
+    /// forms them, so the fit is bit for bit that on a z-scored copy, without the copy).
+    Scaled(Stored<'a>, &'a Scaling),
+}
+
+/// Stored feature values of either element type.
+#[derive(Clone, Copy)]
+enum Stored<'a> {
+    F64(&'a [f64]),
+    F32(&'a [f32]),
 }
 
 /// A stored feature value in the working type `T`: exact, since f64 is only stored for f64
@@ -241,27 +253,55 @@ fn blocked<S: Real, T: Real, L: LossFn>(
     (total, total_sse)
 }
 
-/// The epoch's sums over row-major `x` (p columns) and `d`: on this thread, or split in
-/// row ranges over `threads` when the epoch is large.
-fn epoch_sums<S: Real, T: Real, L: LossFn>(
+/// [`blocked`] over standardized rows: each block of rows is standardized into one reused
+/// buffer (BLOCK_ROWS·p values, whatever n is), then summed as a block of the working type.
+fn blocked_scaled<S: Real, T: Real, L: LossFn>(
     x: &[S],
+    scaling: &Scaling,
     d: &[T],
     p: usize,
-    threads: usize,
     w: &[T],
-    want_sse: bool,
+    sse: bool,
+) -> (Vec<f64>, f64) {
+    let mut total = vec![0.0; p + 1];
+    let mut total_sse = 0.0;
+    let mut acc = vec![T::zero(); p + 1];
+    let mut z = Vec::with_capacity(BLOCK_ROWS.min(d.len()) * p);
+    for (xb, db) in x.chunks(BLOCK_ROWS * p).zip(d.chunks(BLOCK_ROWS)) {
+        z.clear();
+        z.extend(
+            xb.iter()
+                .enumerate()
+                .map(|(k, v)| T::from_f64(scaling.apply(k % p, v.as_f64()))),
+        );
+        let e2 = block_best::<T, T, L>(&z, db, p, w, &mut acc, sse);
+        for (t, a) in total.iter_mut().zip(&acc) {
+            *t += a.as_f64();
+        }
+        total_sse += e2.as_f64();
+    }
+    (total, total_sse)
+}
+
+/// The epoch's sums over `n` rows, `part(rows)` summing a range of them: on this thread,
+/// or split in row ranges over `threads` when the epoch is large.
+fn epoch_sums(
+    n: usize,
+    width: usize,
+    threads: usize,
+    part: impl Fn(Range<usize>) -> (Vec<f64>, f64) + Sync,
 ) -> (Vec<f64>, f64) {
     if threads <= 1 {
-        return blocked::<S, T, L>(x, d, p, w, want_sse);
+        return part(0..n);
     }
-    let rows = d.len().div_ceil(threads);
+    let rows = n.div_ceil(threads).max(1);
     std::thread::scope(|s| {
-        let handles: Vec<_> = x
-            .chunks(rows * p)
-            .zip(d.chunks(rows))
-            .map(|(xc, dc)| s.spawn(move || blocked::<S, T, L>(xc, dc, p, w, want_sse)))
+        let part = &part;
+        let handles: Vec<_> = (0..n)
+            .step_by(rows)
+            .map(|start| s.spawn(move || part(start..(start + rows).min(n))))
             .collect();
-        let mut total = vec![0.0; p + 1];
+        let mut total = vec![0.0; width];
         let mut sse = 0.0;
         for h in handles {
             let (t, e2) = h.join().expect("fused worker thread panicked");
@@ -270,6 +310,33 @@ fn epoch_sums<S: Real, T: Real, L: LossFn>(
         }
         (total, sse)
     })
+}
+
+/// Sums of the rows `rows` of row-major `x` (p columns).
+fn range_sums<S: Real, T: Real, L: LossFn>(
+    x: &[S],
+    d: &[T],
+    p: usize,
+    rows: Range<usize>,
+    w: &[T],
+    sse: bool,
+) -> (Vec<f64>, f64) {
+    let xs = &x[rows.start * p..rows.end * p];
+    blocked::<S, T, L>(xs, &d[rows], p, w, sse)
+}
+
+/// [`range_sums`] of standardized rows.
+fn range_sums_scaled<S: Real, T: Real, L: LossFn>(
+    x: &[S],
+    scaling: &Scaling,
+    d: &[T],
+    p: usize,
+    rows: Range<usize>,
+    w: &[T],
+    sse: bool,
+) -> (Vec<f64>, f64) {
+    let xs = &x[rows.start * p..rows.end * p];
+    blocked_scaled::<S, T, L>(xs, scaling, &d[rows], p, w, sse)
 }
 
 impl<T: Real> EpochSums<T> for Kernel<'_, T> {
@@ -289,13 +356,34 @@ impl<T: Real> EpochSums<T> for Kernel<'_, T> {
             Rows::Wide(x) => {
                 super::batch_sums_by::<T, L>(rows, w, sums, want_loss, |i, j| load(x[i * p + j]), d)
             }
+            Rows::Scaled(x, s) => {
+                let z = |i: usize, j: usize| {
+                    let v = match x {
+                        Stored::F64(x) => x[i * p + j],
+                        Stored::F32(x) => f64::from(x[i * p + j]),
+                    };
+                    T::from_f64(s.apply(j, v))
+                };
+                super::batch_sums_by::<T, L>(rows, w, sums, want_loss, z, d)
+            }
         }
     }
     fn sums<L: LossFn>(&mut self, w: &[T], sums: &mut [T], want_sse: bool) -> T {
         let (p, threads) = (self.p, self.threads);
+        let (d, n) = (&self.d[..], self.d.len());
         let (total, sse) = match &self.x {
-            Rows::Same(x) => epoch_sums::<T, T, L>(x, &self.d, p, threads, w, want_sse),
-            Rows::Wide(x) => epoch_sums::<f32, T, L>(x, &self.d, p, threads, w, want_sse),
+            Rows::Same(x) => epoch_sums(n, p + 1, threads, |r| {
+                range_sums::<T, T, L>(x, d, p, r, w, want_sse)
+            }),
+            Rows::Wide(x) => epoch_sums(n, p + 1, threads, |r| {
+                range_sums::<f32, T, L>(x, d, p, r, w, want_sse)
+            }),
+            Rows::Scaled(Stored::F64(x), s) => epoch_sums(n, p + 1, threads, |r| {
+                range_sums_scaled::<f64, T, L>(x, s, d, p, r, w, want_sse)
+            }),
+            Rows::Scaled(Stored::F32(x), s) => epoch_sums(n, p + 1, threads, |r| {
+                range_sums_scaled::<f32, T, L>(x, s, d, p, r, w, want_sse)
+            }),
         };
         for (s, t) in sums.iter_mut().zip(total) {
             *s = T::from_f64(t);
@@ -304,16 +392,28 @@ impl<T: Real> EpochSums<T> for Kernel<'_, T> {
     }
 }
 
+/// How the kernel reads `features` in the working type `T`.
+fn rows<T: Real>(features: &Features) -> Rows<'_, T> {
+    if let Some(s) = features.scaling() {
+        return match (features.stored::<f64>(), features.stored::<f32>()) {
+            (Some(x), _) => Rows::Scaled(Stored::F64(x), s),
+            (None, Some(x)) => Rows::Scaled(Stored::F32(x), s),
+            (None, None) => unreachable!("features are stored as f64 or f32"),
+        };
+    }
+    match (features.slice::<T>(), features.slice::<f32>()) {
+        (Some(x), _) => Rows::Same(Cow::Borrowed(x)),
+        (None, Some(x)) => Rows::Wide(x),
+        (None, None) => Rows::Same(Cow::Owned(features.iter().map(T::from_f64).collect())),
+    }
+}
+
 fn prepare<T: Real>(data: &Dataset) -> Kernel<'_, T> {
     let work = data.n() * (data.p() + 1);
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     let d = data.targets.as_slice().and_then(T::f64_slice);
     Kernel {
-        x: match (data.features.slice::<T>(), data.features.slice::<f32>()) {
-            (Some(x), _) => Rows::Same(Cow::Borrowed(x)),
-            (None, Some(x)) => Rows::Wide(x),
-            (None, None) => Rows::Same(Cow::Owned(data.features.iter().map(T::from_f64).collect())),
-        },
+        x: rows::<T>(&data.features),
         d: match d {
             Some(d) => Cow::Borrowed(d),
             None => Cow::Owned(data.targets.iter().map(|&v| T::from_f64(v)).collect()),

@@ -3,7 +3,7 @@
 //! operation per step.
 
 use super::{CpuBackend, EpochSums, Real, SUM_BLOCK_ROWS as BLOCK_ROWS};
-use crate::data::{Dataset, Features};
+use crate::data::Dataset;
 use crate::model::LossFn;
 use ndarray::{s, Array1, Array2, ShapeBuilder, Zip};
 
@@ -96,10 +96,12 @@ fn blocked<T: Real>(part: impl Fn(std::ops::Range<usize>) -> T, n: usize) -> T {
 fn prepare<T: Real>(data: &Dataset) -> Kernel<T> {
     // Column-major copy: every feature column is one contiguous vector.
     let mut x = Array2::zeros(data.features.dim().f());
-    match &data.features {
-        Features::F64(f) => x.zip_mut_with(f, |a, &b| *a = T::from_f64(b)),
-        Features::F32(f) => x.zip_mut_with(f, |a, &b| *a = T::from_f64(b.into())),
-    }
+    data.features.for_each_row(|i, row| {
+        x.row_mut(i)
+            .iter_mut()
+            .zip(row)
+            .for_each(|(a, &b)| *a = T::from_f64(b));
+    });
     Kernel {
         x,
         d: data.targets.mapv(T::from_f64),

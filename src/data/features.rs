@@ -13,22 +13,60 @@ use either::Either;
 use ndarray::{Array2, ArrayView2, CowArray, Ix2};
 use std::any::Any;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// A row-major n×p matrix of f64 or f32 values, owned or borrowed from a caller's memory
 /// (see [`crate::Dataset::borrowing`]). The constructors keep it row-major (standard
 /// layout), which every reader relies on.
+///
+/// The stored values are shared: cloning a `Features` (or a dataset) shares them instead of
+/// copying them, and [`Features::standardized`] reads the same values through a
+/// per-column transform ([`Scaling`]), so standardizing never copies the matrix.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Features {
-    F64(CowArray<'static, f64, Ix2>),
-    F32(CowArray<'static, f32, Ix2>),
+pub struct Features {
+    values: Values,
+    scaling: Option<Arc<Scaling>>,
+}
+
+/// The stored values, shared between clones.
+#[derive(Debug, Clone, PartialEq)]
+enum Values {
+    F64(Arc<CowArray<'static, f64, Ix2>>),
+    F32(Arc<CowArray<'static, f32, Ix2>>),
+}
+
+/// Column means and standard deviations: a standardized matrix reads
+/// z_ij = (x_ij − mean_j) / std_j, formed in f64 from the stored value whenever it is read,
+/// so every reader (the references, the checks, each backend) sees the same z, bit for bit
+/// what a z-scored f64 copy would hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scaling {
+    pub means: Vec<f64>,
+    pub stds: Vec<f64>,
+}
+
+impl Scaling {
+    /// Column `j`'s value `x`, standardized.
+    #[inline(always)]
+    pub fn apply(&self, j: usize, x: f64) -> f64 {
+        (x - self.means[j]) / self.stds[j]
+    }
+
+    /// The columns `cols`, in that order.
+    fn select(&self, cols: &[usize]) -> Scaling {
+        Scaling {
+            means: cols.iter().map(|&j| self.means[j]).collect(),
+            stds: cols.iter().map(|&j| self.stds[j]).collect(),
+        }
+    }
 }
 
 /// Run `$body` with `$a` bound to the inner matrix, whichever element type it has.
 macro_rules! each {
     ($f:expr, $a:ident => $body:expr) => {
         match $f {
-            Features::F64($a) => $body,
-            Features::F32($a) => $body,
+            Values::F64($a) => $body,
+            Values::F32($a) => $body,
         }
     };
 }
@@ -45,18 +83,43 @@ impl Features {
         // scalar layer below knows nothing of `Features`, hence the type test here.
         let mut slot = Some(a);
         let any: &mut dyn Any = &mut slot;
-        if let Some(a) = any.downcast_mut::<Option<CowArray<'static, f64, Ix2>>>() {
-            return Features::F64(a.take().expect("filled above"));
+        let values = if let Some(a) = any.downcast_mut::<Option<CowArray<'static, f64, Ix2>>>() {
+            Values::F64(Arc::new(a.take().expect("filled above")))
+        } else {
+            match any.downcast_mut::<Option<CowArray<'static, f32, Ix2>>>() {
+                Some(a) => Values::F32(Arc::new(a.take().expect("filled above"))),
+                None => unreachable!("Element is sealed to f64 and f32"),
+            }
+        };
+        Features {
+            values,
+            scaling: None,
         }
-        match any.downcast_mut::<Option<CowArray<'static, f32, Ix2>>>() {
-            Some(a) => Features::F32(a.take().expect("filled above")),
-            None => unreachable!("Element is sealed to f64 and f32"),
+    }
+
+    /// The same stored values read standardized (see [`Scaling`]): nothing is copied.
+    /// `scaling` has one mean and one standard deviation per column; the matrix must not be
+    /// standardized already.
+    pub fn standardized(&self, scaling: Scaling) -> Features {
+        let p = self.ncols();
+        assert!(
+            scaling.means.len() == p && scaling.stds.len() == p && self.scaling.is_none(),
+            "a scaling of {p} columns, applied once"
+        );
+        Features {
+            values: self.values.clone(),
+            scaling: Some(Arc::new(scaling)),
         }
+    }
+
+    /// The transform applied on read, when standardized.
+    pub fn scaling(&self) -> Option<&Scaling> {
+        self.scaling.as_deref()
     }
 
     /// (rows, columns).
     pub fn dim(&self) -> (usize, usize) {
-        each!(self, a => a.dim())
+        each!(&self.values, a => a.dim())
     }
 
     pub fn nrows(&self) -> usize {
@@ -67,32 +130,54 @@ impl Features {
         self.dim().1
     }
 
-    /// The element type the values are stored in.
+    /// The element type the values are stored in (a standardized matrix's values are
+    /// formed in f64 from them).
     pub fn precision(&self) -> Precision {
-        match self {
-            Features::F64(_) => Precision::F64,
-            Features::F32(_) => Precision::F32,
+        match self.values {
+            Values::F64(_) => Precision::F64,
+            Values::F32(_) => Precision::F32,
         }
     }
 
     /// True when the values are read in place from memory the matrix does not own.
     pub fn is_view(&self) -> bool {
-        each!(self, a => a.is_view())
+        each!(&self.values, a => a.is_view())
     }
 
-    /// The value in row `i`, column `j`, as f64 (exact for f32 values).
-    pub fn get(&self, i: usize, j: usize) -> f64 {
-        match self {
-            Features::F64(a) => a[(i, j)],
-            Features::F32(a) => a[(i, j)].into(),
+    /// The stored value in row `i`, column `j`, as f64 (exact for f32 values).
+    #[inline(always)]
+    fn raw(&self, i: usize, j: usize) -> f64 {
+        match &self.values {
+            Values::F64(a) => a[(i, j)],
+            Values::F32(a) => a[(i, j)].into(),
         }
     }
 
-    /// The row-major values when they are stored as `T` (`None` for the other type).
+    /// The value in row `i`, column `j`, as f64 (exact for f32 values), standardized when
+    /// the matrix is.
+    pub fn get(&self, i: usize, j: usize) -> f64 {
+        let v = self.raw(i, j);
+        match &self.scaling {
+            Some(s) => s.apply(j, v),
+            None => v,
+        }
+    }
+
+    /// The row-major values when they are stored as `T` and read as stored (`None` for the
+    /// other type, and for a standardized matrix: its values are not the stored ones).
     pub fn slice<T: Element>(&self) -> Option<&[T]> {
-        let any: &dyn Any = match self {
-            Features::F64(a) => a,
-            Features::F32(a) => a,
+        match self.scaling {
+            Some(_) => None,
+            None => self.stored::<T>(),
+        }
+    }
+
+    /// The stored row-major values when they are of type `T`, whether or not the matrix is
+    /// standardized: for a kernel that applies [`Features::scaling`] itself as it loads them.
+    pub fn stored<T: Element>(&self) -> Option<&[T]> {
+        let any: &dyn Any = match &self.values {
+            Values::F64(a) => &**a,
+            Values::F32(a) => &**a,
         };
         any.downcast_ref::<CowArray<'static, T, Ix2>>().map(|a| {
             a.as_slice()
@@ -100,53 +185,94 @@ impl Features {
         })
     }
 
+    /// The stored values in row-major order, as f64.
+    fn iter_stored(&self) -> impl ExactSizeIterator<Item = f64> + Clone + '_ {
+        match &self.values {
+            Values::F64(a) => Either::Left(a.iter().copied()),
+            Values::F32(a) => Either::Right(a.iter().map(|&v| f64::from(v))),
+        }
+    }
+
     /// Every value in row-major order, as f64.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = f64> + '_ {
-        match self {
-            Features::F64(a) => Either::Left(a.iter().copied()),
-            Features::F32(a) => Either::Right(a.iter().map(|&v| f64::from(v))),
+        let p = self.ncols().max(1);
+        match &self.scaling {
+            None => Either::Left(self.iter_stored()),
+            Some(s) => Either::Right(
+                self.iter_stored()
+                    .enumerate()
+                    .map(move |(k, v)| s.apply(k % p, v)),
+            ),
         }
     }
 
     /// Column `j` from top to bottom, as f64.
     pub fn column(&self, j: usize) -> impl ExactSizeIterator<Item = f64> + Clone + '_ {
-        match self {
-            Features::F64(a) => Either::Left(a.column(j).into_iter().copied()),
-            Features::F32(a) => Either::Right(a.column(j).into_iter().map(|&v| f64::from(v))),
+        let stored = match &self.values {
+            Values::F64(a) => Either::Left(a.column(j).into_iter().copied()),
+            Values::F32(a) => Either::Right(a.column(j).into_iter().map(|&v| f64::from(v))),
+        };
+        match &self.scaling {
+            None => Either::Left(stored),
+            Some(s) => Either::Right(stored.map(move |v| s.apply(j, v))),
         }
     }
 
-    /// Call `f(i, row)` for every row in order, the row as f64 (an f32 row is widened into
-    /// one reused buffer of p values).
+    /// Call `f(i, row)` for every row in order, the row as f64 (an f32 or standardized row
+    /// is formed in one reused buffer of p values).
     pub fn for_each_row(&self, mut f: impl FnMut(usize, &[f64])) {
         let (n, p) = self.dim();
         if p == 0 {
             (0..n).for_each(|i| f(i, &[]));
             return;
         }
-        match self {
-            Features::F64(_) => {
-                let x = self.slice::<f64>().expect("f64 features");
-                x.chunks_exact(p).enumerate().for_each(|(i, row)| f(i, row));
+        if let (Some(x), None) = (self.stored::<f64>(), &self.scaling) {
+            x.chunks_exact(p).enumerate().for_each(|(i, row)| f(i, row));
+            return;
+        }
+        let mut buf = vec![0.0; p];
+        let mut fill = |i: usize, row: &mut dyn Iterator<Item = f64>| {
+            buf.iter_mut().zip(row).for_each(|(b, v)| *b = v);
+            if let Some(s) = &self.scaling {
+                buf.iter_mut()
+                    .enumerate()
+                    .for_each(|(j, b)| *b = s.apply(j, *b));
             }
-            Features::F32(_) => {
-                let x = self.slice::<f32>().expect("f32 features");
-                let mut buf = vec![0.0; p];
-                for (i, row) in x.chunks_exact(p).enumerate() {
-                    buf.iter_mut().zip(row).for_each(|(b, &v)| *b = v.into());
-                    f(i, &buf);
+            f(i, &buf);
+        };
+        match &self.values {
+            Values::F64(a) => {
+                for (i, row) in a.rows().into_iter().enumerate() {
+                    fill(i, &mut row.iter().copied());
+                }
+            }
+            Values::F32(a) => {
+                for (i, row) in a.rows().into_iter().enumerate() {
+                    fill(i, &mut row.iter().map(|&v| f64::from(v)));
                 }
             }
         }
     }
 
-    /// Rows `rows` as an f64 matrix: a view of f64 features, a widened copy of just those
-    /// rows of f32 ones (so a caller walking the data block by block holds one block of
-    /// f64 at a time, never the whole matrix).
+    /// Rows `rows` as an f64 matrix: a view of f64 features, a widened (or standardized)
+    /// copy of just those rows otherwise (so a caller walking the data block by block holds
+    /// one block of f64 at a time, never the whole matrix).
     pub fn rows_f64(&self, rows: Range<usize>) -> CowArray<'_, f64, Ix2> {
-        match self {
-            Features::F64(a) => CowArray::from(a.slice(ndarray::s![rows, ..])),
-            Features::F32(a) => CowArray::from(a.slice(ndarray::s![rows, ..]).mapv(f64::from)),
+        let block = match &self.values {
+            Values::F64(a) => CowArray::from(a.slice(ndarray::s![rows, ..])),
+            Values::F32(a) => CowArray::from(a.slice(ndarray::s![rows, ..]).mapv(f64::from)),
+        };
+        match &self.scaling {
+            None => block,
+            Some(s) => {
+                let mut block = block.into_owned();
+                for mut row in block.rows_mut() {
+                    row.iter_mut()
+                        .enumerate()
+                        .for_each(|(j, v)| *v = s.apply(j, *v));
+                }
+                CowArray::from(block)
+            }
         }
     }
 
@@ -156,17 +282,45 @@ impl Features {
         self.rows_f64(0..self.nrows())
     }
 
-    /// The matrix widened to f64 and owned (a copy either way).
+    /// The matrix widened to f64 and owned (a copy unless it held the only reference to
+    /// owned f64 values).
     pub fn into_f64(self) -> Array2<f64> {
-        match self {
-            Features::F64(a) => a.into_owned(),
-            Features::F32(a) => a.mapv(f64::from),
+        if self.scaling.is_some() {
+            return self.to_f64().into_owned();
+        }
+        match self.values {
+            Values::F64(a) => Arc::try_unwrap(a)
+                .map(CowArray::into_owned)
+                .unwrap_or_else(|a| a.as_ref().to_owned()),
+            Values::F32(a) => a.mapv(f64::from),
         }
     }
 
-    /// The columns `cols`, in that order, in a new matrix of the same element type.
+    /// The columns `cols`, in that order, in a new matrix of the same element type (and the
+    /// same standardization of those columns).
     pub fn select_columns(&self, cols: &[usize]) -> Features {
-        each!(self, a => Features::new(CowArray::from(a.select(ndarray::Axis(1), cols))))
+        let picked = each!(&self.values, a => Features::new(CowArray::from(a.select(ndarray::Axis(1), cols))));
+        match &self.scaling {
+            None => picked,
+            Some(s) => picked.standardized(s.select(cols)),
+        }
+    }
+
+    /// Rows `rows`, reading the stored values where they lie (standardized alike). The view
+    /// forgets that it borrows `self`, so it is crate-internal: every caller drops it before
+    /// `self` can be.
+    pub(crate) fn rows_view(&self, rows: Range<usize>) -> Features {
+        fn view<T: Element>(a: &CowArray<'static, T, Ix2>, rows: Range<usize>) -> Features {
+            let v = a.slice(ndarray::s![rows, ..]);
+            // SAFETY: only the lifetime changes; callers drop the view before `self`.
+            let v = unsafe { std::mem::transmute::<ArrayView2<'_, T>, ArrayView2<'static, T>>(v) };
+            Features::new(CowArray::from(v))
+        }
+        let viewed = each!(&self.values, a => view(a, rows.clone()));
+        Features {
+            values: viewed.values,
+            scaling: self.scaling.clone(),
+        }
     }
 
     /// The largest |value| of every column, in one row-major pass, or the first value that

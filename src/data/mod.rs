@@ -10,7 +10,7 @@ mod synthetic;
 mod table;
 
 pub use delimited::parse_delimiter;
-pub use features::{Element, Features};
+pub use features::{Element, Features, Scaling};
 pub use numpy_rng::NumpyRandomState;
 pub use synthetic::{article, linspace, synthetic, Synthetic, ARTICLE_N, ARTICLE_SEED};
 pub use table::{load, InputSpec, Loaded, SourceInfo};
@@ -23,9 +23,9 @@ use ndarray::{Array1, Array2, ArrayView2, CowArray};
 ///
 /// The features are f64 or f32 ([`Features`]), and usually owned; [`Dataset::borrowing`]
 /// lends a caller's matrix instead (the Python package reads NumPy float64 and float32
-/// arrays that way, without a copy). Cloning keeps a borrowed matrix borrowed; writing to
-/// one (ndarray's copy-on-write) makes it owned. The targets (n values, a p-th of the
-/// features) are always owned, in f64.
+/// arrays that way, without a copy). Cloning shares the features (borrowed ones stay
+/// borrowed) and copies the targets (n values, a p-th of the features), which are always
+/// owned, in f64.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     pub features: Features,
@@ -184,22 +184,20 @@ impl Dataset {
     /// p-th of the block, are copied). The view forgets that it borrows `self`, so it is
     /// crate-internal: every caller drops it before `self` can be.
     pub(crate) fn rows_view(&self, rows: std::ops::Range<usize>) -> Dataset {
-        fn view<T: Element>(
-            a: &CowArray<'static, T, ndarray::Ix2>,
-            rows: std::ops::Range<usize>,
-        ) -> Features {
-            let v = a.slice(ndarray::s![rows, ..]);
-            // SAFETY: only the lifetime changes; callers drop the view before `self`.
-            let v = unsafe { std::mem::transmute::<ArrayView2<'_, T>, ArrayView2<'static, T>>(v) };
-            Features::new(CowArray::from(v))
-        }
-        let features = match &self.features {
-            Features::F64(a) => view(a, rows.clone()),
-            Features::F32(a) => view(a, rows.clone()),
-        };
+        let features = self.features.rows_view(rows.clone());
         Dataset {
             features,
             targets: self.targets.slice(ndarray::s![rows]).to_owned(),
+            feature_names: self.feature_names.clone(),
+        }
+    }
+
+    /// This dataset read standardized ([`Features::standardized`]): the features are
+    /// shared, not copied; the targets are copied.
+    pub fn standardized(&self, scaling: Scaling) -> Dataset {
+        Dataset {
+            features: self.features.standardized(scaling),
+            targets: self.targets.clone(),
             feature_names: self.feature_names.clone(),
         }
     }

@@ -28,3 +28,4 @@ mod references;
 mod reproduce_logistic;
 mod shaders;
 mod sklearn_parity;
+mod standardize;
