@@ -22,10 +22,12 @@
 //! hand-rolled linear algebra.
 
 pub mod kkt;
+pub mod multinomial;
 pub mod newton;
 pub mod ridge;
 
 pub use kkt::{kkt_check, kkt_residual, KktCheck};
+pub use multinomial::newton_multinomial;
 pub use newton::newton_logistic;
 pub use ridge::ridge;
 
