@@ -181,6 +181,27 @@ impl<T> std::ops::Deref for Coefficients<T> {
     }
 }
 
+impl<'a, T> IntoIterator for &'a Coefficients<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.values.iter()
+    }
+}
+
+/// The flat layout equals `other` (a test's or a caller's `[w0, w1..wp]`).
+impl<T: PartialEq> PartialEq<Vec<T>> for Coefficients<T> {
+    fn eq(&self, other: &Vec<T>) -> bool {
+        self.values == *other
+    }
+}
+
+impl<T: PartialEq, const N: usize> PartialEq<[T; N]> for Coefficients<T> {
+    fn eq(&self, other: &[T; N]) -> bool {
+        self.values == other
+    }
+}
+
 impl<T: Serialize> Serialize for Coefficients<T> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         self.values.serialize(s)
