@@ -26,6 +26,7 @@
 //! assert!(descent::max_abs_diff(&merged, &whole.weights) < 1e-12);
 //! ```
 
+use crate::coefficients::Coefficients;
 use crate::config::{GdConfig, GRADIENT_GROWTH_LIMIT};
 use crate::error::{Error, Result};
 use crate::model::optimizer::{AnyOptimizer, OptimizerFn};
@@ -35,7 +36,8 @@ use crate::model::ScheduleKind;
 use crate::scalar::{Precision, Real};
 use std::time::{Duration, Instant};
 
-/// What a block of rows contributes to one step, at given weights `w = [w0, w1..wp]`, with
+/// What a block of rows contributes to one step, at given weights `w = [w0, w1..wp]` (one
+/// output; `grad` has the [`Coefficients`] layout, so K outputs' sums fit the same way), with
 /// `err_i = −(1/c)·∂ℓ/∂ŷ_i` (c the loss's gradient scale; for the squared loss `d_i − ŷ_i`):
 /// `grad[0] = Σ s_i·err_i`, `grad[1 + j] = Σ s_i·err_i·x_ij`, `loss = Σ s_i·ℓ_i`, `rows` the
 /// rows summed and `weight = Σ s_i` (s_i = 1: every row weighs one until sample weights
@@ -123,7 +125,7 @@ pub enum StepOutcome {
 /// The result of a whole descent, in f64.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Descent {
-    pub weights: Vec<f64>,
+    pub weights: Coefficients,
     /// J per epoch, at the point its gradient was taken (when recorded).
     pub loss: Option<Vec<f64>>,
     pub epochs_run: usize,
@@ -155,6 +157,10 @@ pub struct Stepper<T: Real, P: PenaltyFn<T>, O: OptimizerFn<T>> {
     inv_n: T,
     penalty: P,
     optimizer: O,
+    /// K: the first K values of `w` (the [`Coefficients`] layout) are the intercepts, which
+    /// the penalty never touches.
+    outputs: usize,
+    p: usize,
     w: Vec<T>,
     g: Vec<T>,
     sums: Vec<T>,
@@ -179,10 +185,23 @@ pub struct Stepper<T: Real, P: PenaltyFn<T>, O: OptimizerFn<T>> {
 
 impl<T: Real, P: PenaltyFn<T>, O: OptimizerFn<T>> Stepper<T, P, O> {
     /// A descent from w = 0 over a table of `n` rows and `p` features, for a loss whose
-    /// gradient scale is `grad_scale` ([`crate::model::Loss::grad_scale`]).
+    /// gradient scale is `grad_scale` ([`crate::model::Loss::grad_scale`]), with one output.
     pub fn new(cfg: &GdConfig, n: usize, p: usize, grad_scale: f64) -> Self {
+        Self::with_outputs(cfg, n, 1, p, grad_scale)
+    }
+
+    /// [`Stepper::new`] for `outputs` (K) outputs: K intercepts and a p × K weight matrix,
+    /// stepped in the [`Coefficients`] layout (sums taken in that layout too).
+    pub fn with_outputs(
+        cfg: &GdConfig,
+        n: usize,
+        outputs: usize,
+        p: usize,
+        grad_scale: f64,
+    ) -> Self {
         let mu = T::from_f64(cfg.mu);
         let stall_limit = cfg.stall_limit();
+        let len = outputs * (p + 1);
         Stepper {
             cfg: cfg.clone(),
             n,
@@ -193,10 +212,12 @@ impl<T: Real, P: PenaltyFn<T>, O: OptimizerFn<T>> Stepper<T, P, O> {
             floor: T::from_f64(cfg.mu * ADAPTIVE_FLOOR),
             inv_n: T::one() / T::from_f64(n as f64),
             penalty: P::new(&cfg.model.penalty, cfg.mu),
-            optimizer: O::new(&cfg.optimizer, p + 1),
-            w: vec![T::zero(); p + 1],
-            g: vec![T::zero(); p + 1],
-            sums: vec![T::zero(); p + 1],
+            optimizer: O::new(&cfg.optimizer, len),
+            outputs,
+            p,
+            w: vec![T::zero(); len],
+            g: vec![T::zero(); len],
+            sums: vec![T::zero(); len],
             stall_limit,
             needs_loss: cfg.record_loss || stall_limit.is_some(),
             loss_tol: T::from_f64(cfg.loss_tol),
@@ -251,7 +272,7 @@ impl<T: Real, P: PenaltyFn<T>, O: OptimizerFn<T>> Stepper<T, P, O> {
             self.penalty = P::new(&self.cfg.model.penalty, self.mu_e.as_f64());
         }
         self.reg = if self.needs_loss {
-            self.w[1..]
+            self.w[self.outputs..]
                 .iter()
                 .fold(T::zero(), |acc, &v| acc + self.penalty.value(v))
         } else {
@@ -378,11 +399,11 @@ impl<T: Real, P: PenaltyFn<T>, O: OptimizerFn<T>> Stepper<T, P, O> {
     }
 
     /// One step from the sums at `w`: the descent direction `g = f·sums − P::grad(w)` (no
-    /// penalty on the intercept), then the optimizer's step. Returns the squared norm of the
+    /// penalty on the K intercepts), then the optimizer's step. Returns the squared norm of the
     /// proximal-gradient mapping at `w`, (prox(w + mu·g) − w)/mu, the stopping test's measure.
     #[inline(always)]
     fn gradient_step(&mut self, f: T) -> T {
-        let (mu, penalty) = (self.mu_e, &self.penalty);
+        let (mu, penalty, outputs) = (self.mu_e, &self.penalty, self.outputs);
         let mut g2 = T::zero();
         for (j, ((gj, &wj), &s)) in self
             .g
@@ -392,7 +413,7 @@ impl<T: Real, P: PenaltyFn<T>, O: OptimizerFn<T>> Stepper<T, P, O> {
             .enumerate()
         {
             *gj = f * s;
-            let mapped = if j == 0 {
+            let mapped = if j < outputs {
                 *gj
             } else if penalty.has_prox() {
                 *gj -= penalty.grad(wj);
@@ -403,20 +424,17 @@ impl<T: Real, P: PenaltyFn<T>, O: OptimizerFn<T>> Stepper<T, P, O> {
             };
             g2 += mapped * mapped;
         }
-        self.optimizer.step(&mut self.w, &self.g, mu, penalty);
+        self.optimizer
+            .step(&mut self.w, &self.g, mu, penalty, outputs);
         g2
     }
 
     /// The descent's result: the reported weights (the iterate, not Nesterov's
     /// extrapolated point), the history and how it stopped.
     pub fn finish(self) -> Descent {
+        let weights = self.optimizer.weights(&self.w);
         Descent {
-            weights: self
-                .optimizer
-                .weights(&self.w)
-                .iter()
-                .map(|v| v.as_f64())
-                .collect(),
+            weights: self.coefficients(weights.iter()),
             loss: self.loss,
             epochs_run: self.epoch,
             converged: self.converged,
@@ -429,13 +447,19 @@ impl<T: Real, P: PenaltyFn<T>, O: OptimizerFn<T>> Stepper<T, P, O> {
     pub fn n(&self) -> usize {
         self.n
     }
+
+    /// `values` (in the stepper's layout) widened to f64.
+    fn coefficients<'a>(&self, values: impl Iterator<Item = &'a T>) -> Coefficients {
+        let flat = values.map(|v| v.as_f64()).collect();
+        Coefficients::from_flat(self.outputs, self.p, flat).expect("the stepper's own shape")
+    }
 }
 
 /// A [`Stepper`] behind a precision-, penalty- and optimizer-free interface, in f64 at its
 /// edges: what callers that produce sums elsewhere (a Dask worker, a stream) drive.
 pub trait Step: Send {
     /// The weights at which the next sums must be taken, in f64.
-    fn point(&self) -> Vec<f64>;
+    fn point(&self) -> Coefficients;
     /// Whether the next sums must carry Σℓ.
     fn wants_loss(&self) -> bool;
     /// One full-batch epoch from the whole table's merged sums.
@@ -453,8 +477,8 @@ pub trait Step: Send {
 }
 
 impl<T: Real, P: PenaltyFn<T> + Send, O: OptimizerFn<T> + Send> Step for Stepper<T, P, O> {
-    fn point(&self) -> Vec<f64> {
-        self.w.iter().map(|v| v.as_f64()).collect()
+    fn point(&self) -> Coefficients {
+        self.coefficients(self.w.iter())
     }
     fn wants_loss(&self) -> bool {
         self.needs_loss
@@ -516,5 +540,38 @@ mod tests {
         let err = b.merge(&PartialSums::zeros(2)).unwrap_err().to_string();
         assert!(err.contains("over 2 features into sums over 1"), "{err}");
         assert_eq!(PartialSums::merged([]).unwrap(), None);
+    }
+
+    /// K = 2 outputs over p = 2 features, L1 with mu·α = 0.25, sums g = [1, 2, 3, 4, 5, 6]
+    /// from w = 0: the two intercepts move by mu·g untouched (0.25, 0.5), the four weights
+    /// are soft-thresholded (0.75 → 0.5, 1 → 0.75, 1.25 → 1, 1.5 → 1.25), and the second
+    /// epoch's J is the penalty of those four alone (α·3.5; the data loss is 0).
+    #[test]
+    fn the_penalty_skips_all_k_intercepts() {
+        use crate::model::{Loss, Model, Penalty, PenaltyKind};
+        let cfg = GdConfig {
+            model: Model {
+                loss: Loss::Squared,
+                penalty: Penalty::new(PenaltyKind::L1, Some(1.0), None).unwrap(),
+            },
+            mu: 0.25,
+            epochs: 2,
+            record_loss: true,
+            ..GdConfig::default()
+        };
+        let mut s = AnyStepper::<f64>::with_outputs(&cfg, 1, 2, 2, 1.0);
+        assert_eq!(Step::point(&s).outputs(), 2);
+        let sums = PartialSums {
+            grad: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            loss: 0.0,
+            rows: 1,
+            weight: 1.0,
+        };
+        assert_eq!(s.step(&sums), StepOutcome::Continue);
+        let w = Step::point(&s);
+        assert_eq!(w.intercepts(), [0.25, 0.5]);
+        assert_eq!(w.matrix(), [0.5, 0.75, 1.0, 1.25]);
+        assert_eq!(s.step(&sums), StepOutcome::Stop(StopReason::EpochLimit));
+        assert_eq!(s.finish().loss.unwrap(), [0.0, 3.5]);
     }
 }

@@ -5,6 +5,7 @@
 //! quality measures and warnings about fits that are not to be trusted.
 
 use crate::backend::{make_solver, Backend};
+use crate::coefficients::Coefficients;
 use crate::config::{GdConfig, Interrupt, Precision};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -100,7 +101,7 @@ pub struct FitOutcome {
     /// coordinates the fit used (standardized ones when standardized), same condition.
     pub distance_bound: Option<f64>,
     /// The reference's weights in original units (none for KKT, or when there is none).
-    pub reference: Option<Vec<f64>>,
+    pub reference: Option<Coefficients>,
     /// J at the reference.
     pub reference_objective: Option<f64>,
     /// max_j |w_j − r_j| / max_j |r_j| in original units.
@@ -169,14 +170,21 @@ fn column_scales(ds: &Dataset, stop: &Interrupt) -> Result<(Vec<f64>, Vec<f64>)>
     Ok((means, stds))
 }
 
-/// Weights fitted on z-scored features, in the original units:
-/// y = v0 + Σ v_j (x_j − m_j)/s_j  ⇒  w_j = v_j/s_j, w0 = v0 − Σ w_j m_j.
-fn unscale(v: &[f64], means: &[f64], stds: &[f64]) -> Vec<f64> {
-    let mut w = vec![0.0; v.len()];
-    for j in 1..v.len() {
-        w[j] = v[j] / stds[j - 1];
+/// Coefficients fitted on z-scored features, in the original units, output by output:
+/// y_k = b_k + Σ v_jk (x_j − m_j)/s_j  ⇒  w_jk = v_jk/s_j, b_k = v_bk − Σ w_jk m_j.
+fn unscale(v: &Coefficients, means: &[f64], stds: &[f64]) -> Coefficients {
+    let mut w = v.clone();
+    for (j, s) in stds.iter().enumerate() {
+        let row = j * v.outputs()..(j + 1) * v.outputs();
+        for (wjk, vjk) in w.matrix_mut()[row].iter_mut().zip(v.weights_of(j)) {
+            *wjk = vjk / s;
+        }
     }
-    w[0] = v[0] - (1..v.len()).map(|j| w[j] * means[j - 1]).sum::<f64>();
+    for k in 0..v.outputs() {
+        let shift = w.column_weights(k).zip(means).map(|(wjk, m)| wjk * m);
+        let b = v.intercept(k) - shift.sum::<f64>();
+        w.intercepts_mut()[k] = b;
+    }
     w
 }
 
@@ -491,7 +499,7 @@ impl Prepared<'_> {
 pub fn reference_stage(
     prepared: &Prepared,
     req: &FitRequest,
-) -> Result<(Option<Vec<f64>>, Option<Text>)> {
+) -> Result<(Option<Coefficients>, Option<Text>)> {
     if prepared.check != Check::Reference {
         return Ok((None, None));
     }
@@ -622,7 +630,7 @@ pub fn descend_stage(
 
 /// The reference as [`assess`] takes it: weights in the working coordinates, or why none.
 struct Reference {
-    weights: Option<Vec<f64>>,
+    weights: Option<Coefficients>,
     note: Option<Text>,
 }
 
@@ -704,12 +712,12 @@ fn assess(
         reference.weights.as_deref(),
         stop,
     )?;
-    let unscaled = |w: Vec<f64>| match &prepared.scaling {
+    let unscaled = |w: Coefficients| match &prepared.scaling {
         Some((means, stds)) => unscale(&w, means, stds),
         None => w,
     };
     let reference_weights = reference.weights.map(unscaled);
-    fit.weights = unscaled(std::mem::take(&mut fit.weights));
+    fit.weights = unscaled(fit.weights);
     let distance_to_reference = reference_weights.as_ref().map(|r| {
         let top = max_abs(r.iter().copied());
         let d = crate::scalar::max_abs_diff(&fit.weights, r);

@@ -14,7 +14,7 @@
 //! | layer | modules | what |
 //! |---|---|---|
 //! | 0 | `scalar`, `error`, `names`, `interrupt` | number types and their limits, the error type and how its messages name settings, stopping |
-//! | 1 | `data` | datasets, their sources and generators |
+//! | 1 | `data`, `coefficients` | datasets, their sources and generators; a model's K intercepts and p × K weights |
 //! | 2 | `model`, `config` | the objective (loss, penalty), optimizers, schedules, settings |
 //! | 3 | `engine` | mergeable partial sums and the stepping state machine |
 //! | 4 | `solver`, `cpu`, `gpu`, `backend`, `ols`, `reference` | backends and the f64 references |
@@ -38,6 +38,7 @@
 //! ```
 
 pub mod backend;
+pub mod coefficients;
 pub mod config;
 pub mod cpu;
 pub mod data;
@@ -60,6 +61,7 @@ pub mod solver;
 mod layers;
 
 pub use backend::{make_solver, Backend};
+pub use coefficients::Coefficients;
 pub use config::GdConfig;
 pub use data::Dataset;
 pub use error::{Error, Result};

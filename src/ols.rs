@@ -4,6 +4,7 @@
 //! under the running triangular factor and re-factored, so memory stays O(block · p) even
 //! for 10⁸ rows, and accuracy is that of Householder QR (no normal equations).
 
+use crate::coefficients::Coefficients;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
@@ -17,8 +18,8 @@ pub(crate) use crate::scalar::BLOCK_ROWS;
 /// The OLS solution of `d ≈ w0 + X·w`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ols {
-    /// [intercept, w1..wp].
-    pub weights: Vec<f64>,
+    /// `[w0, w1..wp]` (one output).
+    pub weights: Coefficients,
     /// Residual sum of squares of the solution.
     pub rss: f64,
     /// 2-norm condition number of `[1 X]`.
@@ -63,7 +64,7 @@ pub(crate) fn ols_until(data: &Dataset, stop: &Interrupt) -> Result<Ols> {
     }
     let smin = sv.last().copied().unwrap_or(0.0);
     let w = a.col_piv_qr().solve_lstsq(&b);
-    let weights: Vec<f64> = (0..=p).map(|i| w[(i, 0)]).collect();
+    let weights = Coefficients::single((0..=p).map(|i| w[(i, 0)]).collect())?;
     Ok(Ols {
         weights,
         rss: rss_tail,

@@ -1,6 +1,7 @@
 //! The JSON reports the CLI prints and Python returns. Formatting only: no computation
 //! happens here (the CLI's human tables are in `src/cli/tables.rs`).
 
+use crate::coefficients::Coefficients;
 use crate::names::{Library, Vocabulary};
 use crate::reproduce::ReproduceReport;
 pub use crate::scalar::round_trip;
@@ -24,6 +25,16 @@ fn seconds(fit: &Fit) -> f64 {
     fit.timings.total().as_secs_f64()
 }
 
+/// Coefficients as the reports carry them: one output's `[w0, w1..wp]` as a flat list (the
+/// form every report has had); K outputs as `{"intercepts": [K], "weights": [p × [K]]}`.
+pub fn coefficients_json(c: &Coefficients) -> Value {
+    if c.outputs() == 1 {
+        return json!(c.column(0));
+    }
+    let rows: Vec<&[f64]> = (0..c.features()).map(|j| c.weights_of(j)).collect();
+    json!({ "intercepts": c.intercepts(), "weights": rows })
+}
+
 /// One run as the reproduce JSON's `runs` entry.
 pub fn run_json(fit: &Fit) -> Value {
     let t = &fit.timings;
@@ -37,7 +48,7 @@ pub fn run_json(fit: &Fit) -> Value {
         "readback_seconds": t.readback.as_secs_f64(),
         "device_solve_seconds": t.device_solve.map(|d| d.as_secs_f64()),
         "epochs_run": fit.epochs_run,
-        "weights": fit.weights,
+        "weights": coefficients_json(&fit.weights),
         "max_abs_diff_vs_ols": fit.max_abs_diff_vs_ols,
     })
 }
@@ -51,9 +62,9 @@ pub fn reproduce_json(r: &ReproduceReport) -> Value {
             "mu": w.mu, "seed": w.seed, "sigma": w.sigma,
             "batch_size": w.batch_size, "shuffle_seed": w.shuffle_seed,
         },
-        "ols": r.ols,
+        "ols": coefficients_json(&r.ols),
         "reference": r.reference,
-        "reference_weights": r.reference_weights,
+        "reference_weights": r.reference_weights.as_ref().map(coefficients_json),
         "reference_objective": r.reference_objective,
         "max_abs_diff_between_backends": r.max_abs_diff_between_backends,
         "runs": r
@@ -88,7 +99,7 @@ pub fn fit_json_in(o: &crate::fitting::FitOutcome, vocabulary: &dyn Vocabulary) 
     let note = o.reference_note.as_ref().map(|n| n.render(vocabulary));
     let is_ols = o.reference_kind == crate::reference::ReferenceKind::Ols;
     let mut v = json!({
-        "weights": f.weights,
+        "weights": coefficients_json(&f.weights),
         "feature_names": o.feature_names,
         "epochs_run": f.epochs_run,
         "converged": f.converged,
@@ -103,7 +114,7 @@ pub fn fit_json_in(o: &crate::fitting::FitOutcome, vocabulary: &dyn Vocabulary) 
         "standardized": o.standardized,
         "objective": o.objective,
         "reference": o.reference_kind,
-        "reference_weights": o.reference,
+        "reference_weights": o.reference.as_ref().map(coefficients_json),
         "reference_objective": o.reference_objective,
         "distance_to_reference": o.distance_to_reference,
         "kkt_residual": o.kkt_residual,
@@ -111,7 +122,7 @@ pub fn fit_json_in(o: &crate::fitting::FitOutcome, vocabulary: &dyn Vocabulary) 
         "objective_gap_bound": o.objective_gap_bound,
         "distance_bound": o.distance_bound,
         "stages": o.stages,
-        "ols": if is_ols { o.reference.clone() } else { None },
+        "ols": o.reference.as_ref().filter(|_| is_ols).map(coefficients_json),
         "ols_note": note,
         "reference_note": note,
         "warnings": o.warnings.iter().map(|w| json!({

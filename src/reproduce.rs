@@ -3,6 +3,7 @@
 //! least-squares workloads, Newton for `logistic` and `minibatch`).
 
 use crate::backend::Backend;
+use crate::coefficients::Coefficients;
 use crate::config::{GdConfig, Precision};
 use crate::data::{self, Dataset, NumpyRandomState, Synthetic};
 use crate::error::{Error, Result};
@@ -63,10 +64,13 @@ pub const LOGISTIC_TRUE_INTERCEPT: f64 = 0.5;
 
 /// `[b, w1..wp]` of the `logistic` workload's label model: b = 0.5, w_j = +0.5 for odd j and
 /// −0.5 for even j (so ‖w‖ = 0.5·√p; x·w ~ N(0.5, p/4)).
-pub fn logistic_true_weights(p: usize) -> Vec<f64> {
-    std::iter::once(LOGISTIC_TRUE_INTERCEPT)
-        .chain((1..=p).map(|j| if j % 2 == 1 { 0.5 } else { -0.5 }))
-        .collect()
+pub fn logistic_true_weights(p: usize) -> Coefficients {
+    let mut w = Coefficients::zeros(1, p);
+    w.intercepts_mut()[0] = LOGISTIC_TRUE_INTERCEPT;
+    for (j, wj) in w.matrix_mut().iter_mut().enumerate() {
+        *wj = if j % 2 == 0 { 0.5 } else { -0.5 };
+    }
+    w
 }
 
 /// The `logistic` workload's data, bit for bit what benches/peers/workloads.py draws with
@@ -97,8 +101,8 @@ pub fn logistic_data(n: usize, p: usize, seed: u32) -> Result<Dataset> {
         .map(|row| {
             let z = row
                 .iter()
-                .zip(&w[1..])
-                .fold(w[0], |z, (xj, wj)| z + xj * wj);
+                .zip(w.column_weights(0))
+                .fold(w.intercept(0), |z, (xj, wj)| z + xj * wj);
             let u = rng.random_sample();
             if u < 1.0 / (1.0 + (-z).exp()) {
                 1.0
@@ -274,13 +278,13 @@ pub struct ReproduceReport {
     /// Plain OLS of the targets. It is the reference (and each run's `max_abs_diff_vs_ols`
     /// is filled) only for the least-squares workloads; for `logistic` it is the
     /// linear-probability fit, kept so the field means the same everywhere.
-    pub ols: Vec<f64>,
+    pub ols: Coefficients,
     pub runs: Vec<Fit>,
     pub skipped: Vec<Skipped>,
     /// Which reference checks the runs ([`crate::reference::reference`]): OLS for seed, big
     /// and wide, Newton for logistic.
     pub reference: ReferenceKind,
-    pub reference_weights: Option<Vec<f64>>,
+    pub reference_weights: Option<Coefficients>,
     /// J at the reference's weights: the optimum every run descends towards.
     pub reference_objective: Option<f64>,
     /// One per run, in the order of `runs`.
@@ -394,7 +398,7 @@ pub fn reproduce(opts: &ReproduceOptions, mut on_run: impl FnMut(&Fit)) -> Resul
         // Not the check here, only the field's content: NaNs when OLS has no unique answer.
         _ => ols(&ds)
             .map(|o| o.weights)
-            .unwrap_or_else(|_| vec![f64::NAN; ds.p() + 1]),
+            .unwrap_or_else(|_| Coefficients::zeros(1, ds.p()).map(|_: f64| f64::NAN)),
     };
     Ok(ReproduceReport {
         workload: w.clone(),

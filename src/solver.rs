@@ -1,5 +1,6 @@
 //! The one seam every backend plugs into, and the fit result they all return.
 
+use crate::coefficients::Coefficients;
 use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
 use crate::error::Result;
@@ -26,8 +27,8 @@ impl Timings {
 /// The result of one gradient-descent run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fit {
-    /// [intercept, w1..wp], widened to f64.
-    pub weights: Vec<f64>,
+    /// The intercept(s) and weights, widened to f64 (for one output, `[w0, w1..wp]`).
+    pub weights: Coefficients,
     /// The objective J (the MSE for the article's model) of each epoch run, at the point its
     /// gradient was taken (before the update), if recorded.
     pub loss_history: Option<Vec<f64>>,

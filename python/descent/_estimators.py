@@ -234,7 +234,8 @@ class _GDBase(BaseEstimator):
         self.loss_curve_ = out["loss_history"]
         self._x_read_in_place = bool(out["features_borrowed"])
         self._x_address = out["features_address"]
-        return out["weights"]
+        # K intercepts and the p × K weight matrix (K = 1 for both estimators).
+        return out["intercepts"], out["coef"]
 
     def _decision(self, X):
         check_is_fitted(self)
@@ -336,9 +337,9 @@ class GDRegressor(RegressorMixin, _GDBase):
                     "(GDClassifier fits the logistic loss)"
                 )
             X, y = validate_data(self, X, y, dtype=_DTYPES, order="C", y_numeric=True)
-            w = self._descend(X, y)
-        self.intercept_ = float(w[0])
-        self.coef_ = np.array(w[1:])
+            b, W = self._descend(X, y)
+        self.intercept_ = float(b[0])
+        self.coef_ = np.array(W[:, 0])
         return self
 
     def predict(self, X):
@@ -438,9 +439,9 @@ class GDClassifier(ClassifierMixin, _GDBase):
                     f"GDClassifier fits the logistic loss only, got loss={self.loss!r} "
                     "(GDRegressor fits the squared loss)"
                 )
-            w = self._fit_binary(X, y)
-        self.intercept_ = np.array([w[0]])
-        self.coef_ = np.array(w[1:]).reshape(1, -1)
+            b, W = self._fit_binary(X, y)
+        self.intercept_ = np.array(b)
+        self.coef_ = np.array(W.T)
         return self
 
     def _fit_binary(self, X, y):

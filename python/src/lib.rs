@@ -18,7 +18,7 @@ use descent::fitting::{fit_dataset, FitOutcome};
 use descent::names::{Mention, Setting, Value, Vocabulary};
 use descent::requests::{adapter_choice, FitSettings, ReproduceSettings};
 use descent::{Dataset, Error, Interrupt};
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -126,8 +126,9 @@ enum Matrix<'py> {
 /// C-contiguous (else copied once into a row-major matrix of its type); `y` (n float64) is
 /// copied. `settings` holds
 /// the CLI's options by their long names (see `FitSettings`); `adapter` is an index, a name
-/// or None. Returns the CLI's `fit --json` object as text, the weights [intercept, w1..wp],
-/// the loss history (or None), whether `x` was read in place and the address read from.
+/// or None. Returns the CLI's `fit --json` object as text, the K intercepts (shape (K,)) and
+/// the p × K weight matrix (K = 1 for every model today), the loss history (or None),
+/// whether `x` was read in place and the address read from.
 #[pyfunction]
 #[pyo3(signature = (x, y, feature_names, settings, adapter=None))]
 fn fit<'py>(
@@ -202,7 +203,10 @@ fn fit<'py>(
         "report",
         descent::report::fit_json_in(&outcome, &Params).to_string(),
     )?;
-    out.set_item("weights", PyArray1::from_slice(py, &outcome.fit.weights))?;
+    let w = &outcome.fit.weights;
+    out.set_item("intercepts", PyArray1::from_slice(py, w.intercepts()))?;
+    let matrix = PyArray1::from_slice(py, w.matrix()).reshape([w.features(), w.outputs()])?;
+    out.set_item("coef", matrix)?;
     out.set_item(
         "loss_history",
         outcome

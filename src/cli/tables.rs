@@ -5,6 +5,7 @@ use super::flags::Flags;
 use descent::report::{article, round_trip};
 use descent::reproduce::ReproduceReport;
 use descent::solver::Fit;
+use descent::Coefficients;
 
 fn seconds(fit: &Fit) -> f64 {
     fit.timings.total().as_secs_f64()
@@ -34,6 +35,12 @@ pub fn vs_article(weights: &[f64]) -> String {
         u if u < 1 << 20 => format!("{u} ulp"),
         _ => "differs".into(),
     }
+}
+
+/// w1, the first feature's weight for the first output (NaN without features): the
+/// article's second column.
+fn first_weight(c: &Coefficients) -> f64 {
+    c.column_weights(0).next().unwrap_or(f64::NAN)
 }
 
 /// The article-style table.
@@ -69,8 +76,8 @@ pub fn reproduce_table(r: &ReproduceReport) -> String {
             f.backend,
             f.precision.as_str(),
             human_time(seconds(f)),
-            round_trip(f.weights[0]),
-            round_trip(f.weights.get(1).copied().unwrap_or(f64::NAN)),
+            round_trip(f.weights.intercept(0)),
+            round_trip(first_weight(&f.weights)),
             f.max_abs_diff_vs_ols.unwrap_or(f64::NAN),
             rel,
             if article_cmp {
@@ -86,8 +93,8 @@ pub fn reproduce_table(r: &ReproduceReport) -> String {
         "OLS",
         "f64",
         "-",
-        round_trip(r.ols[0]),
-        round_trip(r.ols.get(1).copied().unwrap_or(f64::NAN))
+        round_trip(r.ols.intercept(0)),
+        round_trip(first_weight(&r.ols))
     ));
     for s in &r.skipped {
         out.push_str(&format!("{} skipped: {}\n", s.backend, s.reason));
@@ -188,10 +195,11 @@ pub fn fit_summary(o: &descent::fitting::FitOutcome) -> String {
             .map(|c| c.chars().count())
             .fold(header.len(), usize::max)
     };
-    let weights: Vec<String> = f.weights.iter().map(|v| round_trip(*v)).collect();
+    // One output per model today: the table lists `[w0, w1..wp]` of the first.
+    let weights: Vec<String> = f.weights.column(0).iter().map(|v| round_trip(*v)).collect();
     let ref_name = o.reference_kind.name();
     let reference: Vec<String> = match &o.reference {
-        Some(w) => w.iter().map(|v| round_trip(*v)).collect(),
+        Some(w) => w.column(0).iter().map(|v| round_trip(*v)).collect(),
         None => vec!["-".to_string(); weights.len()],
     };
     let (name_w, w_w, o_w) = (

@@ -10,6 +10,7 @@ pub use fused::Fused;
 pub use naive::Naive;
 pub use ndarray_gd::NdarrayGd;
 
+use crate::coefficients::Coefficients;
 use crate::config::{GdConfig, Precision};
 use crate::data::Dataset;
 use crate::engine::{AnyStepper, PartialSums, StepOutcome, StopReason};
@@ -116,7 +117,7 @@ pub(crate) fn descend<T: Real, L: LossFn>(
     }
 }
 
-/// The partial sums of rows `rows` of `data` at weights `w` = [w0, w1..wp], summed by CPU
+/// The partial sums of rows `rows` of `data` at weights `w` (one output), summed by CPU
 /// backend `backend` in `cfg`'s precision for `cfg`'s loss: what one block of rows
 /// contributes to a step ([`crate::engine`]). Merging the sums of blocks that cover the
 /// table gives the whole table's sums to rounding; for `fused`, blocks that start on
@@ -128,9 +129,11 @@ pub fn partial_sums(
     data: &Dataset,
     rows: std::ops::Range<usize>,
     cfg: &GdConfig,
-    w: &[f64],
+    w: &Coefficients,
 ) -> Result<PartialSums> {
     use crate::backend::Backend;
+    // The CPU kernels read `w` as one output's `[w0, w1..wp]`.
+    w.require_single("a CPU backend")?;
     if rows.start > rows.end || rows.end > data.n() {
         return Err(Error::Data(format!(
             "rows {}..{} are not within the table's {} rows",
@@ -139,7 +142,7 @@ pub fn partial_sums(
             data.n()
         )));
     }
-    if w.len() != data.p() + 1 {
+    if w.features() != data.p() {
         return Err(Error::Data(format!(
             "{} weights given for {} features (an intercept and one per feature)",
             w.len(),

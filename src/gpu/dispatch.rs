@@ -14,6 +14,7 @@ use super::planned::PlannedKernels;
 use super::readback::{ChunkResult, InFlight, ReadBack, StagingLayout};
 use super::resources::{params, Resources, Sizes};
 use super::upload::{to_bytes, Table};
+use crate::coefficients::Coefficients;
 use crate::config::{GdConfig, Interrupt, Precision};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -106,7 +107,7 @@ impl Chunks {
 /// What one solve produced.
 #[derive(Debug, Clone)]
 pub struct GpuRun {
-    pub weights: Vec<f64>,
+    pub weights: Coefficients,
     pub loss: Option<Vec<f64>>,
     pub status: Status,
     pub solve: Duration,
@@ -359,7 +360,12 @@ impl GpuProblem {
         let solve = start.elapsed().saturating_sub(readback);
         let first = self.report_from;
         GpuRun {
-            weights: last.weights[first..first + self.p + 1].to_vec(),
+            weights: Coefficients::from_flat(
+                1,
+                self.p,
+                last.weights[first..][..self.p + 1].to_vec(),
+            )
+            .expect("one output's p + 1 values"),
             loss,
             status: last.status,
             solve,

@@ -30,6 +30,7 @@ pub use plan::{plan, KernelChoice, Plan, DISPATCHES_PER_CHUNK};
 pub use planned::PlannedKernels;
 pub use sums::GpuRows;
 
+use crate::coefficients::Coefficients;
 use crate::config::GdConfig;
 use crate::data::Dataset;
 use crate::engine::PartialSums;
@@ -81,7 +82,7 @@ impl GpuSolver {
         GpuRows::new(self.ctx.clone(), data, rows, cfg, self.options.reduction)
     }
 
-    /// What rows `rows` of `data` contribute to a step at `w` = [w0, w1..wp]: Σerr,
+    /// What rows `rows` of `data` contribute to a step at `w` (one output): Σerr,
     /// Σerr·x_j and Σℓ, computed by the fit's own error + reduction pass (the multi plan's
     /// partials) and merged in f64 in workgroup order. The GPU twin of
     /// [`crate::cpu::partial_sums`]; to sum the same rows repeatedly, upload them once with
@@ -91,8 +92,9 @@ impl GpuSolver {
         data: &Dataset,
         rows: Range<usize>,
         cfg: &GdConfig,
-        w: &[f64],
+        w: &Coefficients,
     ) -> Result<PartialSums> {
+        w.require_single("the GPU backend")?;
         self.upload_rows(data, rows, cfg)?.sums(w)
     }
 }

@@ -10,6 +10,7 @@ use super::planned::PlannedKernels;
 use super::readback::read_buffer;
 use super::resources::{params, Resources, Sizes};
 use super::upload::{from_bytes, to_bytes, Table};
+use crate::coefficients::Coefficients;
 use crate::config::GdConfig;
 use crate::data::Dataset;
 use crate::engine::PartialSums;
@@ -98,12 +99,15 @@ impl GpuRows {
         self.device.as_ref().map(|d| d.planned.plan())
     }
 
-    /// Σerr, Σerr·x_j and Σℓ over the block's rows at `w` = [w0, w1..wp] (in the working
+    /// Σerr, Σerr·x_j and Σℓ over the block's rows at `w` (one output; K ≠ 1 is
+    /// [`Error::Unsupported`]) (in the working
     /// precision, as the fit's epochs compute them): one error + reduction pass, each
     /// workgroup's sums read back and merged in f64 in workgroup order (so the same call
     /// gives the same bits). See [`PartialSums`].
-    pub fn sums(&self, w: &[f64]) -> Result<PartialSums> {
-        if w.len() != self.p + 1 {
+    pub fn sums(&self, w: &Coefficients) -> Result<PartialSums> {
+        // The WGSL kernels read the weights buffer as one output's `[w0, w1..wp]`.
+        w.require_single("the GPU backend")?;
+        if w.features() != self.p {
             return Err(Error::Data(format!(
                 "{} weights given for {} features (an intercept and one per feature)",
                 w.len(),

@@ -31,6 +31,7 @@ pub use multinomial::newton_multinomial;
 pub use newton::newton_logistic;
 pub use ridge::ridge;
 
+use crate::coefficients::Coefficients;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::interrupt::Interrupt;
@@ -91,7 +92,7 @@ pub struct Reference {
     pub kind: ReferenceKind,
     /// The optimum `[w0, w1..wp]`; `None` for [`ReferenceKind::Kkt`] (no closed-form
     /// optimum; the fit is checked by its KKT residual, [`kkt_residual`]).
-    pub weights: Option<Vec<f64>>,
+    pub weights: Option<Coefficients>,
 }
 
 /// Which reference applies to `model`: squared loss without an L1 part → [`ReferenceKind::Ols`]

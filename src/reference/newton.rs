@@ -1,5 +1,6 @@
 //! Logistic regression (with an optional L2 part) in f64 by damped Newton's method (IRLS).
 
+use crate::coefficients::Coefficients;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
@@ -71,14 +72,18 @@ fn l2_example() -> crate::names::Mentions {
 /// separating hyperplane) may instead "converge" to weights that are large but finite where
 /// the loss of the separated rows underflows the tolerance. With `l2 > 0` and both classes
 /// present, J is strongly convex in w and coercive in w0, so it always converges.
-pub fn newton_logistic(data: &Dataset, l2: f64) -> Result<Vec<f64>> {
+pub fn newton_logistic(data: &Dataset, l2: f64) -> Result<Coefficients> {
     data.validate()?;
     newton_logistic_until(data, l2, &Interrupt::default())
 }
 
 /// [`newton_logistic`], returning [`Error::Interrupted`] within a block of rows once `stop`
 /// is set (one Newton iteration on a large table takes seconds).
-pub(crate) fn newton_logistic_until(data: &Dataset, l2: f64, stop: &Interrupt) -> Result<Vec<f64>> {
+pub(crate) fn newton_logistic_until(
+    data: &Dataset,
+    l2: f64,
+    stop: &Interrupt,
+) -> Result<Coefficients> {
     if !(l2.is_finite() && l2 >= 0.0) {
         return Err(Error::Config(format!(
             "the L2 strength α(1−ρ) must be finite and ≥ 0, got {l2}"
@@ -118,7 +123,8 @@ pub(crate) fn newton_logistic_until(data: &Dataset, l2: f64, stop: &Interrupt) -
         }
     }
 
-    minimise(data, &y, l2, vec![0.0; data.p() + 1], stop)
+    let start = Coefficients::zeros(1, data.p()).into_vec();
+    Coefficients::single(minimise(data, &y, l2, start, stop)?)
 }
 
 /// Damped Newton from `w` (checked data, 0/1 labels `y`, both classes present).

@@ -1,5 +1,6 @@
 //! Ridge regression (squared loss with an L2 part) in f64 by QR on the streamed TSQR factor.
 
+use crate::coefficients::Coefficients;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
@@ -27,13 +28,13 @@ use faer::Mat;
 ///
 /// Errors: `l2` not finite and > 0 (`Error::Config`; λ = 0 is OLS, [`crate::ols::ols`]),
 /// invalid data.
-pub fn ridge(data: &Dataset, l2: f64) -> Result<Vec<f64>> {
+pub fn ridge(data: &Dataset, l2: f64) -> Result<Coefficients> {
     data.validate()?;
     ridge_until(data, l2, &Interrupt::default())
 }
 
 /// [`ridge`], returning [`Error::Interrupted`] within a block of rows once `stop` is set.
-pub(crate) fn ridge_until(data: &Dataset, l2: f64, stop: &Interrupt) -> Result<Vec<f64>> {
+pub(crate) fn ridge_until(data: &Dataset, l2: f64, stop: &Interrupt) -> Result<Coefficients> {
     if !(l2.is_finite() && l2 > 0.0) {
         return Err(Error::Config(format!(
             "ridge needs an L2 strength α(1−ρ) that is finite and > 0, got {l2} (with 0 the \
@@ -59,7 +60,7 @@ pub(crate) fn ridge_until(data: &Dataset, l2: f64, stop: &Interrupt) -> Result<V
     let w = stack.col_piv_qr().solve_lstsq(&rhs);
     let weights: Vec<f64> = (0..=p).map(|i| w[(i, 0)]).collect();
     if weights.iter().all(|v| v.is_finite()) {
-        Ok(weights)
+        Coefficients::single(weights)
     } else {
         Err(Error::Data(
             "the ridge reference is not finite (the data's scale overflows f64)".into(),

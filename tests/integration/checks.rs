@@ -224,7 +224,7 @@ fn the_kkt_bound_is_exact_for_an_intercept_off_the_optimum() {
     let j_star = model.objective(&ds, &w_star);
     for delta in [1e-3, 0.1, 3.0] {
         let mut w = w_star.clone();
-        w[0] += delta;
+        w.intercepts_mut()[0] += delta;
         let gap = model.objective(&ds, &w) - j_star;
         let c = descent::reference::kkt_check(&model, &ds, &w);
         let bound = c.objective_gap_bound.unwrap();

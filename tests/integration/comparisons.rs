@@ -92,7 +92,7 @@ fn assert_runs_agree_fails_on_a_nan_history_or_weight() {
     }
     for j in 0..cpu.weights.len() {
         let mut nan_weight = cpu.clone();
-        nan_weight.weights[j] = f64::NAN;
+        nan_weight.weights.as_mut_slice()[j] = f64::NAN;
         cases.push((format!("NaN weight {j}"), nan_weight));
     }
     let mut short = cpu.clone();

@@ -10,7 +10,7 @@ use descent::cpu::{partial_sums, Fused};
 use descent::engine::{stepper, PartialSums, StepOutcome};
 use descent::gpu::kernels::WG;
 use descent::model::{Loss, Model, Optimizer, OptimizerKind, Penalty, PenaltyKind};
-use descent::{Backend, Dataset, GdConfig, Precision, Solver};
+use descent::{Backend, Coefficients, Dataset, Error, GdConfig, Precision, Solver};
 use std::ops::Range;
 
 fn cfg(loss: Loss, precision: Precision) -> GdConfig {
@@ -35,10 +35,9 @@ fn precisions(test: &str) -> Vec<Precision> {
 
 /// Weights away from the fit (so the errors are large and the sums well away from zero),
 /// varied by the seed.
-fn weights(p: usize, seed: u64) -> Vec<f64> {
-    (0..=p)
-        .map(|j| ((seed >> (4 * j)) % 17) as f64 / 8.0 - 1.0)
-        .collect()
+fn weights(p: usize, seed: u64) -> Coefficients {
+    let w = (0..=p).map(|j| ((seed >> (4 * j)) % 17) as f64 / 8.0 - 1.0);
+    Coefficients::single(w.collect()).unwrap()
 }
 
 /// How far two evaluations of the sums in precision ε (the GPU's: per-invocation running
@@ -137,7 +136,12 @@ fn splits(n: usize, seed: u64) -> Vec<Vec<Range<usize>>> {
 }
 
 /// The GPU's sums over each block, merged in order.
-fn gpu_sums(ds: &Dataset, cfg: &GdConfig, w: &[f64], blocks: &[Range<usize>]) -> PartialSums {
+fn gpu_sums(
+    ds: &Dataset,
+    cfg: &GdConfig,
+    w: &Coefficients,
+    blocks: &[Range<usize>],
+) -> PartialSums {
     let mut total = PartialSums::zeros(ds.p());
     for rows in blocks {
         let part = gpu()
@@ -262,20 +266,31 @@ fn stepping_from_gpu_sums_is_the_ordinary_fit() {
 fn bad_blocks_and_weights_are_refused() {
     let ds = common::problem(Loss::Squared, 10, 2, 1);
     let cfg = cfg(Loss::Squared, Precision::F32);
-    let e = gpu().partial_sums(&ds, 5..11, &cfg, &[0.0; 3]).unwrap_err();
+    let e = gpu()
+        .partial_sums(&ds, 5..11, &cfg, &Coefficients::zeros(1, 2))
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "invalid data: rows 5..11 are not within the table's 10 rows"
     );
-    let e = gpu().partial_sums(&ds, 0..10, &cfg, &[0.0; 2]).unwrap_err();
+    let e = gpu()
+        .partial_sums(&ds, 0..10, &cfg, &Coefficients::zeros(1, 1))
+        .unwrap_err();
     assert!(
         e.to_string().contains("2 weights given for 2 features"),
         "{e}"
     );
-    let empty = gpu().partial_sums(&ds, 3..3, &cfg, &[0.0; 3]).unwrap();
+    let empty = gpu()
+        .partial_sums(&ds, 3..3, &cfg, &Coefficients::zeros(1, 2))
+        .unwrap();
     assert_eq!(empty, PartialSums::zeros(2));
     // One row: the sums are that row's terms.
-    let one = gpu().partial_sums(&ds, 4..5, &cfg, &[0.0; 3]).unwrap();
+    // Two outputs are not something the GPU's kernels sum: refused, not misread.
+    let two = gpu().partial_sums(&ds, 0..10, &cfg, &Coefficients::zeros(2, 2));
+    assert!(matches!(two, Err(Error::Unsupported(_))), "{two:?}");
+    let one = gpu()
+        .partial_sums(&ds, 4..5, &cfg, &Coefficients::zeros(1, 2))
+        .unwrap();
     let d = ds.targets[4] as f32 as f64;
     assert_eq!(one.grad[0], d);
     assert_eq!(one.rows, 1);

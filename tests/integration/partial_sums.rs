@@ -9,7 +9,7 @@ use descent::cpu::{partial_sums, Fused};
 use descent::engine::{stepper, PartialSums, StepOutcome};
 use descent::model::{Loss, Model, Optimizer, OptimizerKind, Penalty, PenaltyKind};
 use descent::scalar::BLOCK_ROWS;
-use descent::{Backend, Dataset, GdConfig, Precision, Solver};
+use descent::{Backend, Coefficients, Dataset, Error, GdConfig, Precision, Solver};
 
 /// (sums, Σ|terms| per sum) in f64 from first principles: err = d − ŷ for the squared loss,
 /// y − σ(ŷ) for the logistic one; ℓ = (d − ŷ)² or log(1 + e^ŷ) − yŷ.
@@ -79,9 +79,10 @@ fn sums_of(
     w: &[f64],
     blocks: &[std::ops::Range<usize>],
 ) -> PartialSums {
+    let w = Coefficients::single(w.to_vec()).unwrap();
     let parts: Vec<PartialSums> = blocks
         .iter()
-        .map(|r| partial_sums(backend, ds, r.clone(), cfg, w).unwrap())
+        .map(|r| partial_sums(backend, ds, r.clone(), cfg, &w).unwrap())
         .collect();
     PartialSums::merged(&parts).unwrap().unwrap()
 }
@@ -257,17 +258,21 @@ fn stepping_from_merged_sums_is_the_ordinary_fit() {
 fn bad_blocks_and_weights_are_refused() {
     let ds = common::problem(Loss::Squared, 10, 2, 1);
     let cfg = cfg(Loss::Squared, Precision::F64);
-    let e = partial_sums(Backend::Fused, &ds, 5..11, &cfg, &[0.0; 3]).unwrap_err();
+    let e = partial_sums(Backend::Fused, &ds, 5..11, &cfg, &Coefficients::zeros(1, 2)).unwrap_err();
     assert_eq!(
         e.to_string(),
         "invalid data: rows 5..11 are not within the table's 10 rows"
     );
-    let e = partial_sums(Backend::Fused, &ds, 0..10, &cfg, &[0.0; 2]).unwrap_err();
+    let e = partial_sums(Backend::Fused, &ds, 0..10, &cfg, &Coefficients::zeros(1, 1)).unwrap_err();
     assert!(
         e.to_string().contains("2 weights given for 2 features"),
         "{e}"
     );
-    assert!(partial_sums(Backend::Gpu, &ds, 0..10, &cfg, &[0.0; 3]).is_err());
-    let empty = partial_sums(Backend::Naive, &ds, 3..3, &cfg, &[0.0; 3]).unwrap();
+    let w = Coefficients::zeros(1, 2);
+    assert!(partial_sums(Backend::Gpu, &ds, 0..10, &cfg, &w).is_err());
+    // Two outputs are not something the CPU kernels sum: refused, not misread.
+    let two = partial_sums(Backend::Fused, &ds, 0..10, &cfg, &Coefficients::zeros(2, 2));
+    assert!(matches!(two, Err(Error::Unsupported(_))), "{two:?}");
+    let empty = partial_sums(Backend::Naive, &ds, 3..3, &cfg, &w).unwrap();
     assert_eq!(empty, PartialSums::zeros(2));
 }

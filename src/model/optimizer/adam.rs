@@ -34,7 +34,14 @@ impl<T: Real> OptimizerFn<T> for Adam<T> {
             v: vec![T::zero(); len],
         }
     }
-    fn step<P: PenaltyFn<T>>(&mut self, w: &mut [T], g: &[T], mu: T, penalty: &P) {
+    fn step<P: PenaltyFn<T>>(
+        &mut self,
+        w: &mut [T],
+        g: &[T],
+        mu: T,
+        penalty: &P,
+        intercepts: usize,
+    ) {
         let one = T::one();
         self.beta1_t = self.beta1_t * self.beta1;
         self.beta2_t = self.beta2_t * self.beta2;
@@ -45,7 +52,7 @@ impl<T: Real> OptimizerFn<T> for Adam<T> {
             self.v[j] = self.beta2 * self.v[j] + (one - self.beta2) * grad * grad;
             let scale = one / ((self.v[j] / c2).sqrt() + self.eps);
             let moved = *wj - mu * (self.m[j] / c1) * scale;
-            *wj = if j > 0 && penalty.has_prox() {
+            *wj = if j >= intercepts && penalty.has_prox() {
                 penalty.prox_scaled(moved, scale)
             } else {
                 moved

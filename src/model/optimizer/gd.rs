@@ -16,9 +16,16 @@ impl<T: Real> OptimizerFn<T> for Gd {
         Gd
     }
     #[inline(always)]
-    fn step<P: PenaltyFn<T>>(&mut self, w: &mut [T], g: &[T], mu: T, penalty: &P) {
+    fn step<P: PenaltyFn<T>>(
+        &mut self,
+        w: &mut [T],
+        g: &[T],
+        mu: T,
+        penalty: &P,
+        intercepts: usize,
+    ) {
         for (j, (wj, &gj)) in w.iter_mut().zip(g).enumerate() {
-            *wj = prox_at(j, *wj + mu * gj, penalty);
+            *wj = prox_at(j, intercepts, *wj + mu * gj, penalty);
         }
     }
 }

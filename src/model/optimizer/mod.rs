@@ -168,19 +168,32 @@ pub trait OptimizerFn<T: Real> {
     fn monotone(&self) -> bool;
     fn new(optimizer: &Optimizer, len: usize) -> Self;
     /// One step. `w` is the point the gradient was taken at and becomes the next one; `g` is
-    /// the descent direction −∇S per coordinate (S the smooth part); coordinate 0, the
-    /// intercept, gets no proximal step.
-    fn step<P: PenaltyFn<T>>(&mut self, w: &mut [T], g: &[T], mu: T, penalty: &P);
+    /// the descent direction −∇S per coordinate (S the smooth part); the first `intercepts`
+    /// coordinates (the K intercepts of the [`crate::coefficients::Coefficients`] layout)
+    /// get no proximal step.
+    fn step<P: PenaltyFn<T>>(
+        &mut self,
+        w: &mut [T],
+        g: &[T],
+        mu: T,
+        penalty: &P,
+        intercepts: usize,
+    );
     /// The weights to report: the iterate itself (for nesterov not the extrapolated point).
     fn weights(&self, w: &[T]) -> Vec<T> {
         w.to_vec()
     }
 }
 
-/// prox(v) for a feature weight, v for the intercept.
+/// prox(v) for a feature weight, v for an intercept (the first `intercepts` coordinates).
 #[inline(always)]
-pub(crate) fn prox_at<T: Real, P: PenaltyFn<T>>(j: usize, v: T, penalty: &P) -> T {
-    if j > 0 && penalty.has_prox() {
+pub(crate) fn prox_at<T: Real, P: PenaltyFn<T>>(
+    j: usize,
+    intercepts: usize,
+    v: T,
+    penalty: &P,
+) -> T {
+    if j >= intercepts && penalty.has_prox() {
         penalty.prox(v)
     } else {
         v
@@ -222,8 +235,15 @@ impl<T: Real> OptimizerFn<T> for AnyOptimizer<T> {
         }
     }
     #[inline(always)]
-    fn step<P: PenaltyFn<T>>(&mut self, w: &mut [T], g: &[T], mu: T, penalty: &P) {
-        each_optimizer!(self, o => o.step(w, g, mu, penalty))
+    fn step<P: PenaltyFn<T>>(
+        &mut self,
+        w: &mut [T],
+        g: &[T],
+        mu: T,
+        penalty: &P,
+        intercepts: usize,
+    ) {
+        each_optimizer!(self, o => o.step(w, g, mu, penalty, intercepts))
     }
     fn weights(&self, w: &[T]) -> Vec<T> {
         each_optimizer!(self, o => o.weights(w))

@@ -24,11 +24,18 @@ impl<T: Real> OptimizerFn<T> for Momentum<T> {
             previous: vec![T::zero(); len],
         }
     }
-    fn step<P: PenaltyFn<T>>(&mut self, w: &mut [T], g: &[T], mu: T, penalty: &P) {
+    fn step<P: PenaltyFn<T>>(
+        &mut self,
+        w: &mut [T],
+        g: &[T],
+        mu: T,
+        penalty: &P,
+        intercepts: usize,
+    ) {
         for (j, ((wj, &gj), prev)) in w.iter_mut().zip(g).zip(&mut self.previous).enumerate() {
             let moved = *wj - *prev;
             *prev = *wj;
-            *wj = prox_at(j, *wj + mu * gj + self.beta * moved, penalty);
+            *wj = prox_at(j, intercepts, *wj + mu * gj + self.beta * moved, penalty);
         }
     }
 }

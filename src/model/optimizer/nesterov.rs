@@ -28,7 +28,14 @@ impl<T: Real> OptimizerFn<T> for Nesterov<T> {
             next: vec![T::zero(); len],
         }
     }
-    fn step<P: PenaltyFn<T>>(&mut self, y: &mut [T], g: &[T], mu: T, penalty: &P) {
+    fn step<P: PenaltyFn<T>>(
+        &mut self,
+        y: &mut [T],
+        g: &[T],
+        mu: T,
+        penalty: &P,
+        intercepts: usize,
+    ) {
         let mut uphill = T::zero();
         for (j, ((nj, &yj), (&gj, &xj))) in self
             .next
@@ -37,7 +44,7 @@ impl<T: Real> OptimizerFn<T> for Nesterov<T> {
             .zip(g.iter().zip(&self.x))
             .enumerate()
         {
-            *nj = prox_at(j, yj + mu * gj, penalty);
+            *nj = prox_at(j, intercepts, yj + mu * gj, penalty);
             uphill += (yj - *nj) * (*nj - xj);
         }
         let beta = match self.fixed {
