@@ -4,12 +4,15 @@
 //   a generated prelude: alias scalar = f32 | f64;  const P: u32 (features);
 //     const LIMIT: scalar (blow-up bound);  const GROWTH2: scalar (divergence: ‖∇J‖² may not
 //     exceed GROWTH2 × its value at epoch 1);  const WG: u32 (invocations per workgroup);
-//     const FRESH: u32 (status.epoch before any kernel wrote it);  and the group-0 binding
-//     declarations,
+//     const FRESH: u32 (status.epoch before any kernel wrote it);  the codes of
+//     params.penalty and params.optimizer (PENALTY_*, OPTIMIZER_*);  and the group-0
+//     binding declarations,
 //   this file,
 //   the model: math_f32/math_f64.wgsl (logistic only), one loss file (loss_*.wgsl:
-//     `loss_err`, `loss_value`) and one penalty file (penalty_*.wgsl: `PROX`,
-//     `penalty_grad`, `penalty_prox`, `penalty_value`),
+//     `loss_err`, `loss_value`), every penalty file (penalty_*.wgsl) with penalty.wgsl, which
+//     picks one by params.penalty (`penalty_has_prox`, `penalty_grad`, `penalty_prox`,
+//     `penalty_value`), and every optimizer file (optimizer_*.wgsl) with optimizer.wgsl,
+//     which picks one by params.optimizer (`optimizer_step`, `optimizer_monotone`),
 //   error.wgsl, one reduction (reduce_tree/reduce_subgroup.wgsl), update.wgsl, then the entry
 //   points: kernels.wgsl (full batches) or minibatch.wgsl (mini-batches).
 //
@@ -62,8 +65,8 @@ struct Params {
     perm_b: u32,
     seed_key: u32,             // the shuffle seed folded to 32 bits (`seed_key`)
     fault: u32,                // tests only: 1 skips the kernels' final store of the weights
-    _pad1: u32,                // uniform structs are sized in 16-byte steps
-    _pad2: u32,
+    penalty: u32,              // PENALTY_* (penalty.wgsl)
+    optimizer: u32,            // OPTIMIZER_* (optimizer.wgsl)
 }
 
 // Keep in sync with `Status` in src/gpu/kernels.rs.

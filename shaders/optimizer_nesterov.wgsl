@@ -3,9 +3,9 @@
 // else (t − 1)/t⁺ with O'Donoghue–Candès restart (t ← 1, β = 0 when (y − x⁺)·(x⁺ − x) > 0).
 // The host reports st.a. CPU twin: src/model/optimizer/nesterov.rs.
 
-const OPT_MONOTONE: bool = false;
+const OPTIMIZER_NESTEROV_MONOTONE: bool = false;
 
-fn optimizer_step(y: ptr<function, array<scalar, P1>>, g: ptr<function, array<scalar, P1>>, mu: scalar, thr: scalar, st: ptr<function, OptState>) {
+fn optimizer_nesterov_step(y: ptr<function, array<scalar, P1>>, g: ptr<function, array<scalar, P1>>, mu: scalar, thr: scalar, st: ptr<function, OptState>) {
     var next: array<scalar, P1>;
     var uphill = scalar(0.0);
     for (var j = 0u; j < P1; j++) {

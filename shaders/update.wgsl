@@ -107,7 +107,7 @@ fn load_weights(fresh: bool) -> array<scalar, P1> {
 
 // prox(v) for a feature weight with threshold `thr`, v itself for the intercept.
 fn prox_at(j: u32, v: scalar, thr: scalar) -> scalar {
-    if j > 0u && PROX {
+    if j > 0u && penalty_has_prox() {
         return penalty_prox(v, thr);
     }
     return v;
@@ -157,7 +157,7 @@ fn apply_update(w: ptr<function, array<scalar, P1>>, g0: ptr<function, scalar>, 
             reg += penalty_value(wj);
             g[j] -= penalty_grad(wj);
             mapped = g[j];
-            if PROX {
+            if penalty_has_prox() {
                 mapped = (penalty_prox(wj + mu * g[j], thr) - wj) / mu;
             }
         }
@@ -173,7 +173,7 @@ fn apply_update(w: ptr<function, array<scalar, P1>>, g0: ptr<function, scalar>, 
         *g0 = g2;
     }
     // NaN fails the comparison too.
-    blown = blown || (OPT_MONOTONE && !(g2 <= GROWTH2 * *g0));
+    blown = blown || (optimizer_monotone() && !(g2 <= GROWTH2 * *g0));
     let converged = params.use_tol != 0u && (epoch + 1u) % params.check_every == 0u && g2 < coef.tol2;
     let objective = sums[K - 1u] * coef.inv_n + reg;
     return finish_epoch(objective, blown, converged, st, epoch, lid);

@@ -164,14 +164,14 @@ impl GpuContext {
         self.kernels.lock().expect("kernel cache").len()
     }
 
-    /// Compiled kernels for `p` features, `model` and `optimizer`, full-batch or mini-batch;
-    /// subgroups when present and compilable, else tree.
+    /// Compiled kernels for `p` features and `loss`, full-batch or mini-batch (every penalty
+    /// and optimizer: they are picked at run time); subgroups when present and compilable,
+    /// else tree.
     pub fn kernels(
         &self,
         p: u32,
         f64: bool,
-        model: &crate::model::Model,
-        optimizer: crate::model::OptimizerKind,
+        loss: crate::model::Loss,
         minibatch: bool,
         reduction: Option<Reduction>,
     ) -> Result<(Arc<Kernels>, Reduction)> {
@@ -181,9 +181,7 @@ impl GpuContext {
                 p,
                 f64,
                 reduction: r,
-                loss: model.loss,
-                penalty: model.penalty.kind,
-                optimizer,
+                loss,
                 minibatch,
             };
             match self.build(spec) {

@@ -1,7 +1,10 @@
 //! WGSL assembly and pipelines. One source set in shaders/ serves f32 and f64, any feature
 //! count and both reduction flavours: a short generated prelude fixes the scalar type, P,
 //! the bounds and sizes, and declares the bindings (from [`BINDINGS`]); the reduction file
-//! and entry-point arguments pick the reduction.
+//! and entry-point arguments pick the reduction. The loss and the precision shape the
+//! per-row work and are compiled in; every build holds every penalty and optimizer, picked
+//! at run time by `params.penalty` and `params.optimizer` (as the schedule is), so one build
+//! serves them all.
 
 use crate::model::{Loss, OptimizerKind, PenaltyKind, ScheduleKind};
 use crate::scalar::Precision;
@@ -46,7 +49,10 @@ pub struct Params {
     /// Tests only ([`crate::gpu::Fault`]): 1 makes the kernels skip their final store of
     /// the weights and optimizer state, as a kernel with a missing write would. 0 otherwise.
     pub fault: u32,
-    pub _pad: [u32; 2],
+    /// The penalty ([`penalty_code`]) and the optimizer ([`optimizer_code`]): chosen here,
+    /// at run time, so one build serves them all.
+    pub penalty: u32,
+    pub optimizer: u32,
 }
 
 /// `Status::epoch` before any kernel has written it (the WGSL's `FRESH`, written into the
@@ -92,90 +98,37 @@ pub enum Reduction {
     Subgroup,
 }
 
-/// What a shader build depends on. The model's constants (α, ρ, the step) are data in the
-/// `coef` buffer, so changing them reuses the compiled pipelines.
+/// What a shader build depends on: what shapes the per-row work (the loss, the precision,
+/// P) and the reduction. The penalty, the optimizer and the schedule are picked at run time
+/// from `params` and the model's constants (α, ρ, the step) are data in the `coef` buffer,
+/// so changing any of them reuses the compiled pipelines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ShaderSpec {
     pub p: u32,
     pub f64: bool,
     pub reduction: Reduction,
     pub loss: Loss,
-    pub penalty: PenaltyKind,
-    pub optimizer: OptimizerKind,
     /// Mini-batches: the `batches` entry point (shaders/minibatch.wgsl) instead of the
     /// full-batch ones (shaders/kernels.wgsl).
     pub minibatch: bool,
 }
 
 impl ShaderSpec {
-    /// Every variant for the given feature counts: loss × penalty × optimizer × f32/f64 ×
-    /// reduction. Tests validate and translate each one.
+    /// Every variant for the given feature counts: loss × f32/f64 × reduction × full/mini
+    /// batches (16 per feature count). Tests validate and translate each one.
     pub fn variants(ps: &[u32]) -> Vec<ShaderSpec> {
         let mut out = Vec::new();
         for &p in ps {
             for loss in Loss::ALL {
-                for penalty in PenaltyKind::ALL {
-                    for optimizer in OptimizerKind::ALL {
-                        for f64 in [false, true] {
-                            for reduction in [Reduction::Tree, Reduction::Subgroup] {
-                                for minibatch in [false, true] {
-                                    out.push(ShaderSpec {
-                                        p,
-                                        f64,
-                                        reduction,
-                                        loss,
-                                        penalty,
-                                        optimizer,
-                                        minibatch,
-                                    });
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// A smaller set for the slow checks (translation to every backend language): every
-    /// (penalty, optimizer) pair at p = 2 with the losses taken in turn, in both precisions
-    /// and reductions, so every loss, penalty and optimizer file meets every precision and
-    /// reduction; plus every loss × penalty with `gd` at each of `other_ps`.
-    pub fn covering(other_ps: &[u32]) -> Vec<ShaderSpec> {
-        let mut out = Vec::new();
-        let mut k = 0;
-        for penalty in PenaltyKind::ALL {
-            for optimizer in OptimizerKind::ALL {
-                // Both losses meet every optimizer (over the penalties) and every penalty.
-                let loss = Loss::ALL[(k + k / 4) % Loss::ALL.len()];
-                k += 1;
                 for f64 in [false, true] {
                     for reduction in [Reduction::Tree, Reduction::Subgroup] {
-                        // The mini-batch entry point alternates with the full-batch ones
-                        // so every file meets both.
-                        out.push(ShaderSpec {
-                            p: 2,
-                            f64,
-                            reduction,
-                            loss,
-                            penalty,
-                            optimizer,
-                            minibatch: (k + usize::from(f64)) % 2 == 0,
-                        });
-                    }
-                }
-            }
-        }
-        for &p in other_ps {
-            for loss in Loss::ALL {
-                for penalty in PenaltyKind::ALL {
-                    for f64 in [false, true] {
-                        for reduction in [Reduction::Tree, Reduction::Subgroup] {
+                        for minibatch in [false, true] {
                             out.push(ShaderSpec {
-                                penalty,
+                                p,
+                                f64,
+                                reduction,
                                 loss,
-                                ..ShaderSpec::least_squares(p, f64, reduction)
+                                minibatch,
                             });
                         }
                     }
@@ -185,15 +138,13 @@ impl ShaderSpec {
         out
     }
 
-    /// The article's model (squared loss, no penalty) for `p` features.
+    /// The article's model (squared loss; any penalty and optimizer) for `p` features.
     pub fn least_squares(p: u32, f64: bool, reduction: Reduction) -> ShaderSpec {
         ShaderSpec {
             p,
             f64,
             reduction,
             loss: Loss::Squared,
-            penalty: PenaltyKind::None,
-            optimizer: OptimizerKind::Gd,
             minibatch: false,
         }
     }
@@ -532,7 +483,9 @@ pub const OPT_SCALARS: usize = std::mem::size_of::<OptScalars<f64>>() / 8;
 /// Where each part of the `weights` binding (`struct Weights` in shaders/update.wgsl) lies,
 /// in scalars, for p features: `w` = [w0, w1..wp], g0 (‖∇J‖² of the first epoch, the
 /// divergence test's yardstick), then the optimizer's state: its vectors `a`, `b` (p + 1
-/// each) and its [`OptScalars`]. tests/shaders.rs compares every offset with naga's layout.
+/// each) and its [`OptScalars`]. One layout for every optimizer, sized for the largest
+/// state (adam's two moments), since the optimizer is picked at run time in one build.
+/// tests/shaders.rs compares every offset with naga's layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WeightsLayout {
     pub w: usize,
@@ -568,6 +521,50 @@ pub fn schedule_code(kind: ScheduleKind) -> u32 {
     }
 }
 
+/// The penalty's code in `Params::penalty` (the WGSL's `PENALTY_*`, written into the
+/// prelude from here).
+pub fn penalty_code(kind: PenaltyKind) -> u32 {
+    match kind {
+        PenaltyKind::None => 0,
+        PenaltyKind::L2 => 1,
+        PenaltyKind::L1 => 2,
+        PenaltyKind::ElasticNet => 3,
+    }
+}
+
+/// The optimizer's code in `Params::optimizer` (the WGSL's `OPTIMIZER_*`, written into the
+/// prelude from here).
+pub fn optimizer_code(kind: OptimizerKind) -> u32 {
+    match kind {
+        OptimizerKind::Gd => 0,
+        OptimizerKind::Momentum => 1,
+        OptimizerKind::Nesterov => 2,
+        OptimizerKind::Adam => 3,
+    }
+}
+
+/// The WGSL constants naming the codes of [`penalty_code`] and [`optimizer_code`], one line
+/// each (`const PENALTY_L2: u32 = 1u;`), for shaders/penalty.wgsl's and
+/// shaders/optimizer.wgsl's switches.
+fn choice_constants() -> String {
+    let mut out = String::new();
+    for kind in PenaltyKind::ALL {
+        let name = kind.as_str().to_uppercase();
+        out.push_str(&format!(
+            "const PENALTY_{name}: u32 = {}u;\n",
+            penalty_code(kind)
+        ));
+    }
+    for kind in OptimizerKind::ALL {
+        let name = kind.as_str().to_uppercase();
+        out.push_str(&format!(
+            "const OPTIMIZER_{name}: u32 = {}u;\n",
+            optimizer_code(kind)
+        ));
+    }
+    out
+}
+
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
 const ERROR: &str = include_str!("../../shaders/error.wgsl");
 const REDUCE_TREE: &str = include_str!("../../shaders/reduce_tree.wgsl");
@@ -585,9 +582,12 @@ const OPTIMIZER_GD: &str = include_str!("../../shaders/optimizer_gd.wgsl");
 const OPTIMIZER_MOMENTUM: &str = include_str!("../../shaders/optimizer_momentum.wgsl");
 const OPTIMIZER_NESTEROV: &str = include_str!("../../shaders/optimizer_nesterov.wgsl");
 const OPTIMIZER_ADAM: &str = include_str!("../../shaders/optimizer_adam.wgsl");
+const PENALTY: &str = include_str!("../../shaders/penalty.wgsl");
+const OPTIMIZER: &str = include_str!("../../shaders/optimizer.wgsl");
 
 /// The WGSL files that define the model and the optimizer: the math helpers (the logistic
-/// loss and the invscaling schedule use them), the loss, the penalty, the optimizer.
+/// loss and the invscaling schedule use them), the loss, then every penalty and every
+/// optimizer with the switches that pick one at run time.
 fn model_sources(spec: ShaderSpec) -> Vec<&'static str> {
     vec![
         if spec.f64 { MATH_F64 } else { MATH_F32 },
@@ -595,18 +595,16 @@ fn model_sources(spec: ShaderSpec) -> Vec<&'static str> {
             Loss::Squared => LOSS_SQUARED,
             Loss::Logistic => LOSS_LOGISTIC,
         },
-        match spec.penalty {
-            PenaltyKind::None => PENALTY_NONE,
-            PenaltyKind::L2 => PENALTY_L2,
-            PenaltyKind::L1 => PENALTY_L1,
-            PenaltyKind::ElasticNet => PENALTY_ELASTICNET,
-        },
-        match spec.optimizer {
-            OptimizerKind::Gd => OPTIMIZER_GD,
-            OptimizerKind::Momentum => OPTIMIZER_MOMENTUM,
-            OptimizerKind::Nesterov => OPTIMIZER_NESTEROV,
-            OptimizerKind::Adam => OPTIMIZER_ADAM,
-        },
+        PENALTY_NONE,
+        PENALTY_L2,
+        PENALTY_L1,
+        PENALTY_ELASTICNET,
+        PENALTY,
+        OPTIMIZER_GD,
+        OPTIMIZER_MOMENTUM,
+        OPTIMIZER_NESTEROV,
+        OPTIMIZER_ADAM,
+        OPTIMIZER,
     ]
 }
 const KERNELS: &str = include_str!("../../shaders/kernels.wgsl");
@@ -630,6 +628,7 @@ pub fn shader_source(spec: ShaderSpec) -> String {
         spec.p,
         crate::config::GRADIENT_GROWTH_LIMIT
     ));
+    src.push_str(&choice_constants());
     src.push_str(&binding_declarations());
     let (reduce, args, init) = match spec.reduction {
         Reduction::Tree => (REDUCE_TREE, "", "let lane = Lane(lid, 0u, 0u, 0u);"),

@@ -74,8 +74,6 @@ impl PlannedKernels {
                 f64: cfg.precision == Precision::F64,
                 reduction: r,
                 loss: cfg.model.loss,
-                penalty: cfg.model.penalty.kind,
-                optimizer: cfg.optimizer.kind,
                 minibatch: matches!(plan, Plan::Batches { .. }),
             };
             match ctx.build(spec) {

@@ -2,7 +2,7 @@
 //! the run's parameters (`Params`) for a plan.
 
 use super::context::{scoped, GpuContext};
-use super::kernels::{schedule_code, Params, Slot, BINDINGS};
+use super::kernels::{optimizer_code, penalty_code, schedule_code, Params, Slot, BINDINGS};
 use super::plan::Plan;
 use super::planned::PlannedKernels;
 use super::readback::STATUS_BYTES;
@@ -144,6 +144,7 @@ pub(crate) fn params(plan: Plan, cfg: &GdConfig, n: usize, loss_ring: u64) -> Pa
         perm_b,
         seed_key: crate::model::batches::seed_key(cfg.shuffle_seed),
         fault: 0,
-        _pad: [0; 2],
+        penalty: penalty_code(cfg.model.penalty.kind),
+        optimizer: optimizer_code(cfg.optimizer.kind),
     }
 }

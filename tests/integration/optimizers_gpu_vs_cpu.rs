@@ -3,7 +3,7 @@
 //! ill-conditioned table holds on the GPU too.
 
 use crate::common;
-use common::{assert_runs_agree, fresh_seed, gpu};
+use common::{assert_runs_agree, fresh_seed, gpu, max_rel_diff};
 use descent::cpu::Fused;
 use descent::data::{synthetic, Synthetic};
 use descent::gpu::{GpuOptions, KernelChoice, Reduction};
@@ -110,4 +110,74 @@ fn every_optimizer_and_schedule_matches_the_cpu_epoch_by_epoch() {
             }
         }
     }
+}
+
+/// The penalty and the optimizer are picked at run time (`params.penalty`,
+/// `params.optimizer`): one compiled build fits models with every penalty and every
+/// optimizer in turn, each switching from a different pair, on both full-batch plans, and
+/// each run matches its CPU twin epoch by epoch. A fresh device counts its builds: one.
+#[test]
+fn one_build_runs_every_penalty_and_optimizer_in_turn() {
+    use descent::gpu::{AdapterChoice, GpuContext, GpuProblem};
+    use std::sync::Arc;
+    let ctx = Arc::new(GpuContext::new(&AdapterChoice::Auto).unwrap());
+    let (precision, tol) = if ctx.has(wgpu::Features::SHADER_F64) {
+        (Precision::F64, 1e-10)
+    } else {
+        eprintln!("SKIPPED: no SHADER_F64 (one build, f32 only)");
+        (Precision::F32, 5e-4)
+    };
+    let ds = problem(fresh_seed("one build, every choice"), 301, 3);
+    // Each penalty meets two optimizers and each optimizer two penalties; consecutive runs
+    // differ in both.
+    let pairs = [
+        (PenaltyKind::ElasticNet, OptimizerKind::Nesterov),
+        (PenaltyKind::None, OptimizerKind::Adam),
+        (PenaltyKind::L1, OptimizerKind::Momentum),
+        (PenaltyKind::L2, OptimizerKind::Gd),
+        (PenaltyKind::ElasticNet, OptimizerKind::Adam),
+        (PenaltyKind::L1, OptimizerKind::Nesterov),
+        (PenaltyKind::None, OptimizerKind::Momentum),
+        (PenaltyKind::L2, OptimizerKind::Nesterov),
+        (PenaltyKind::None, OptimizerKind::Gd),
+    ];
+    for opts in kernels() {
+        for (penalty, kind) in pairs {
+            let alpha = (penalty != PenaltyKind::None).then_some(0.05);
+            let model = Model {
+                loss: Loss::Squared,
+                penalty: Penalty::new(penalty, alpha, None).unwrap(),
+            };
+            let cfg = GdConfig {
+                model,
+                optimizer: Optimizer::new(kind, momentum(kind, precision), None, None, None)
+                    .unwrap(),
+                mu: match kind {
+                    OptimizerKind::Adam => 0.02,
+                    _ => 0.5 / model.smoothness(&ds).unwrap(),
+                },
+                epochs: 60,
+                precision,
+                record_loss: true,
+                ..GdConfig::default()
+            };
+            let what = format!("{penalty} {kind} {precision} {opts:?}");
+            let cpu = Fused.fit(&ds, &cfg).unwrap();
+            let run = GpuProblem::new(ctx.clone(), &ds, &cfg, opts)
+                .unwrap()
+                .solve()
+                .unwrap();
+            assert_eq!(run.status.epoch as usize, cpu.epochs_run, "{what}");
+            let dl = max_rel_diff(&run.loss.unwrap(), &cpu.loss_history.unwrap());
+            assert!(dl < tol, "{what}: loss {dl:e}");
+            let dw = max_rel_diff(&run.weights, &cpu.weights);
+            assert!(dw < tol, "{what}: weights {dw:e}");
+        }
+    }
+    assert_eq!(
+        ctx.kernels_built(),
+        1,
+        "builds for {} runs",
+        2 * pairs.len()
+    );
 }
