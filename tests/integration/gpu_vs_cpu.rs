@@ -5,7 +5,7 @@
 //! over 6 s for its context lock.
 
 use crate::common;
-use common::{adapter_name, fresh_seed, gpu, has_f64, max_rel_diff, pair, reference, variants};
+use common::{adapter_name, fresh_seed, gpu, has_f64, pair, reference, variants, Tol};
 use descent::cpu::Fused;
 use descent::data::{article, synthetic, Synthetic};
 use descent::gpu::kernels::WG;
@@ -13,7 +13,8 @@ use descent::gpu::{
     plan, AdapterChoice, Fault, GpuContext, GpuOptions, GpuProblem, KernelChoice, Plan, Reduction,
     DISPATCHES_PER_CHUNK,
 };
-use descent::{Error, GdConfig, Precision, Solver};
+use descent::model::{Loss, Model, Penalty};
+use descent::{Dataset, Error, GdConfig, Precision, Solver};
 use std::sync::Arc;
 
 #[test]
@@ -231,21 +232,20 @@ fn random_problems_match_the_f64_cpu_path() {
                 continue; // one workgroup over that much data is slow on lavapipe; Multi covers it
             }
             let solver = gpu().with_options(opts);
-            for (precision, tol) in [(Precision::F32, 1e-4), (Precision::F64, 1e-10)] {
+            for precision in [Precision::F32, Precision::F64] {
                 if precision == Precision::F64 && !f64_ok {
                     continue;
                 }
+                let cfg = GdConfig {
+                    precision,
+                    ..cfg.clone()
+                };
                 let g = solver
-                    .fit(
-                        &ds,
-                        &GdConfig {
-                            precision,
-                            ..cfg.clone()
-                        },
-                    )
+                    .fit(&ds, &cfg)
                     .unwrap_or_else(|e| panic!("n={n} p={p} {opts:?} {precision}: {e}"));
-                let d = max_rel_diff(&g.weights, &cpu.weights);
-                assert!(d < tol, "n={n} p={p} {opts:?} {precision}: rel diff {d}");
+                Tol::of(&ds, &cfg, 1e-10, epochs)
+                    .weights(&g.weights, &cpu.weights)
+                    .unwrap_or_else(|e| panic!("n={n} p={p} {opts:?} {precision}: {e}"));
             }
         }
     }
@@ -313,13 +313,13 @@ fn loss_history_tolerance_and_divergence_match_the_cpu() {
     };
     // f64 epoch for epoch. An adapter without f64 runs f32 instead (the f64 CPU's run within
     // f32 rounding: the stop may come one tolerance check apart), so GL runs these paths too.
-    let (precision, tol, slack) = if has_f64("loss_history_tolerance_and_divergence_match_the_cpu")
-    {
-        (Precision::F64, 1e-10, 0)
+    let (precision, slack) = if has_f64("loss_history_tolerance_and_divergence_match_the_cpu") {
+        (Precision::F64, 0)
     } else {
-        (Precision::F32, 1e-4, cfg.check_every)
+        (Precision::F32, cfg.check_every)
     };
     let cfg = GdConfig { precision, ..cfg };
+    let tol = Tol::of(&ds, &cfg, 1e-10, cpu.epochs_run + slack);
     for opts in variants() {
         let what = format!("{opts:?} {precision}");
         let g = gpu().with_options(opts).fit(&ds, &cfg).unwrap();
@@ -333,8 +333,9 @@ fn loss_history_tolerance_and_divergence_match_the_cpu() {
         let (gl, cl) = (g.loss_history.unwrap(), cpu.loss_history.clone().unwrap());
         assert_eq!(gl.len(), g.epochs_run, "{what}");
         let common = gl.len().min(cl.len());
-        assert!(max_rel_diff(&gl[..common], &cl[..common]) < tol, "{what}");
-        assert!(max_rel_diff(&g.weights, &cpu.weights) < tol, "{what}");
+        tol.loss(&gl[..common], &cl[..common])
+            .and_then(|()| tol.weights(&g.weights, &cpu.weights))
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
     }
     let wild = GdConfig { precision, ..wild };
     for opts in variants() {
@@ -480,10 +481,10 @@ fn epochs_stream_in_chunks_and_stop_submitting_once_stopped() {
     // A run spanning several chunks: the loss ring is read back chunk by chunk and must
     // give the CPU's history epoch for epoch. In f64; an adapter without f64 runs f32
     // instead, within its rounding.
-    let (precision, tol) = if has_f64("epochs_stream_in_chunks_and_stop_submitting_once_stopped") {
-        (Precision::F64, 1e-10)
+    let precision = if has_f64("epochs_stream_in_chunks_and_stop_submitting_once_stopped") {
+        Precision::F64
     } else {
-        (Precision::F32, 1e-4)
+        Precision::F32
     };
     let cfg = GdConfig {
         mu: 0.05,
@@ -496,6 +497,7 @@ fn epochs_stream_in_chunks_and_stop_submitting_once_stopped() {
         precision,
         ..cfg.clone()
     };
+    let tol = Tol::of(&ds, &gpu_cfg, 1e-10, cfg.epochs);
     for opts in variants() {
         let what = format!("{opts:?} {precision}");
         let problem = gpu().with_options(opts).prepare(&ds, &gpu_cfg).unwrap();
@@ -513,11 +515,9 @@ fn epochs_stream_in_chunks_and_stop_submitting_once_stopped() {
         }
         let loss = run.loss.unwrap();
         assert_eq!(loss.len(), 1_300);
-        assert!(
-            max_rel_diff(&loss, cpu.loss_history.as_ref().unwrap()) < tol,
-            "{what}"
-        );
-        assert!(max_rel_diff(&run.weights, &cpu.weights) < tol, "{what}");
+        tol.loss(&loss, cpu.loss_history.as_ref().unwrap())
+            .and_then(|()| tol.weights(&run.weights, &cpu.weights))
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
     }
     // 2³² − 1 epochs that converge early: a handful of chunks, not billions of dispatches.
     // f32 stops at a looser tolerance (above its rounding floor), possibly one check away
@@ -623,4 +623,65 @@ fn outputs_no_kernel_wrote_are_refused() {
             "{what}"
         );
     }
+}
+
+/// The f32 tolerance ([`Tol::f32`]) is tight enough to see a lost workgroup: the CPU twin fit
+/// on the table without one workgroup's rows (the first WG = 256, what a dispatch that lost
+/// a workgroup would sum) is refused as a match for the GPU's run by its weights, while the
+/// CPU twin on the whole table is accepted, weights and loss. f32 on every kernel and reduction, so
+/// GL's run (f32 only) checks it too.
+#[test]
+fn a_lost_workgroup_fails_the_f32_comparison() {
+    let seed = fresh_seed("a lost workgroup");
+    let wg = WG as usize;
+    let (n, p, epochs) = (8 * wg + (seed % 200) as usize, 3, 100);
+    for loss in Loss::ALL {
+        let ds = common::problem(loss, n, p, seed);
+        let lost = without_rows(&ds, 0..wg);
+        let model = Model {
+            loss,
+            penalty: Penalty::NONE,
+        };
+        let cfg = GdConfig {
+            model,
+            mu: 1.0 / model.smoothness(&ds).unwrap(),
+            epochs,
+            precision: Precision::F32,
+            record_loss: true,
+            ..GdConfig::default()
+        };
+        let cpu = Fused.fit(&ds, &cfg).unwrap();
+        let short = Fused.fit(&lost, &cfg).unwrap();
+        let tol = Tol::f32(n, p, epochs);
+        let (sl, cl) = (short.loss_history.unwrap(), cpu.loss_history.unwrap());
+        for opts in variants() {
+            let what = format!("{loss} {opts:?}");
+            let g = gpu().with_options(opts).fit(&ds, &cfg).unwrap();
+            let gl = g.loss_history.unwrap();
+            tol.weights(&g.weights, &cpu.weights)
+                .and_then(|()| tol.loss(&gl, &cl))
+                .unwrap_or_else(|e| panic!("{what}: the true pair is refused: {e}"));
+            eprintln!(
+                "{what}: without rows 0..{wg}: weights {:e}, loss {:e}, tolerance {:e}",
+                tol.weights_diff(&g.weights, &short.weights),
+                tol.loss_diff(&gl, &sl),
+                tol.value()
+            );
+            // The weights alone: the lost rows' mean loss may, by chance, be close to the
+            // table's, and then the loss history moves little.
+            assert!(
+                tol.weights(&g.weights, &short.weights).is_err(),
+                "{what}: weights without a workgroup pass"
+            );
+        }
+    }
+}
+
+/// `ds` without the rows `gone`.
+fn without_rows(ds: &Dataset, gone: std::ops::Range<usize>) -> Dataset {
+    let keep: Vec<usize> = (0..ds.n()).filter(|i| !gone.contains(i)).collect();
+    let x =
+        ndarray::Array2::from_shape_fn((keep.len(), ds.p()), |(i, j)| ds.features.get(keep[i], j));
+    let d = keep.iter().map(|&i| ds.targets[i]).collect();
+    Dataset::with_names(x, d, ds.feature_names.clone()).unwrap()
 }

@@ -252,142 +252,187 @@ fn entry_points(spec: ShaderSpec) -> &'static [&'static str] {
 /// such mistake without them.
 #[test]
 fn every_variant_translates_to_every_backend_language() {
-    use naga::back::{glsl, hlsl, msl, spv};
-    let mut counts = [0usize; 4];
     let dir = tempfile::tempdir().unwrap();
-    let (mut spirv_files, mut glsl_files) = (Vec::new(), Vec::new());
+    let mut out = Translations::default();
     let specs = ShaderSpec::variants(&[1, 2, 16, 64]);
-    let f32_specs = specs.iter().filter(|s| !s.f64).count();
     for spec in specs.iter().copied() {
         let (module, info) = module_of(spec);
-        let what = |target: &str, e: &dyn std::fmt::Debug| format!("{spec:?} → {target}: {e:?}");
-
-        // SPIR-V 1.3: the first version with subgroup operations (wgpu picks ≥ 1.3 on
-        // Vulkan ≥ 1.1).
-        assert!(spv::supported_capabilities().contains(needs(spec)));
-        let options = spv::Options {
-            lang_version: (1, 3),
-            ..Default::default()
-        };
-        let words = spv::write_vec(&module, &info, &options, None)
-            .unwrap_or_else(|e| panic!("{}", what("SPIR-V", &e)));
-        assert_eq!(words.first(), Some(&0x0723_0203), "{spec:?}: SPIR-V magic");
-        let file = dir.path().join(format!("{}.spv", counts[0]));
-        std::fs::write(&file, bytemuck_words(&words)).unwrap();
-        spirv_files.push((spec, file));
-        counts[0] += 1;
-
-        if msl::supported_capabilities().contains(needs(spec)) {
-            assert!(!spec.f64, "{spec:?}: naga's MSL writer now takes f64");
-            let options = msl::Options {
-                lang_version: (2, 1),
-                ..Default::default()
-            };
-            let (text, tr) =
-                msl::write_string(&module, &info, &options, &msl::PipelineOptions::default())
-                    .unwrap_or_else(|e| panic!("{}", what("MSL", &e)));
-            for (name, ep) in entry_points(spec).iter().zip(&tr.entry_point_names) {
-                let ep = ep.as_ref().unwrap_or_else(|e| panic!("{}", what(name, e)));
-                assert!(
-                    text.contains(&format!("kernel void {ep}(")),
-                    "{spec:?}: {name}"
-                );
-            }
-            counts[1] += 1;
-        } else {
-            assert!(spec.f64, "{spec:?}: skipped on MSL");
-        }
-
-        assert!(hlsl::supported_capabilities().contains(needs(spec)));
-        let options = hlsl::Options {
-            shader_model: hlsl::ShaderModel::V6_0,
-            ..Default::default()
-        };
-        let mut text = String::new();
-        hlsl::Writer::new(&mut text, &options, &hlsl::PipelineOptions::default())
-            .write(&module, &info, None)
-            .unwrap_or_else(|e| panic!("{}", what("HLSL", &e)));
-        for &name in entry_points(spec) {
-            assert!(
-                text.contains(&format!("void {name}(")),
-                "{spec:?}: HLSL {name}"
-            );
-        }
-        if spec.f64 {
-            assert!(text.contains("double"), "{spec:?}: HLSL without double");
-        }
-        counts[2] += 1;
-
-        // GLSL takes one entry point per translation.
-        for &name in entry_points(spec) {
-            let options = glsl::Options {
-                version: glsl::Version::new_gles(310),
-                ..Default::default()
-            };
-            let pipeline = glsl::PipelineOptions {
-                shader_stage: naga::ShaderStage::Compute,
-                entry_point: name.to_string(),
-                multiview: None,
-            };
-            let mut text = String::new();
-            let written = glsl::Writer::new(
-                &mut text,
-                &module,
-                &info,
-                &options,
-                &pipeline,
-                naga::proc::BoundsCheckPolicies::default(),
-            )
-            .and_then(|mut w| w.write());
-            match written {
-                Ok(_) => {
-                    assert!(!spec.f64, "{spec:?}: GLSL ES now takes f64");
-                    assert!(text.starts_with("#version 310 es"), "{spec:?}: {name}");
-                    // glslangValidator takes the stage from the extension.
-                    let file = dir.path().join(format!("{}.comp", counts[3]));
-                    std::fs::write(&file, text).unwrap();
-                    glsl_files.push((spec, name, file));
-                    counts[3] += 1;
-                }
-                Err(glsl::Error::MissingFeatures(_)) if spec.f64 => {} // no double in GLSL ES
-                Err(e) => panic!("{}", what(&format!("GLSL ES 3.10 {name}"), &e)),
-            }
-        }
+        to_spirv(spec, &module, &info, dir.path(), &mut out);
+        to_msl(spec, &module, &info, &mut out);
+        to_hlsl(spec, &module, &info, &mut out);
+        to_glsl_es(spec, &module, &info, dir.path(), &mut out);
     }
     // Every variant to SPIR-V and HLSL, the f32 ones to MSL and (each entry point) GLSL ES.
+    let f32_specs = specs.iter().filter(|s| !s.f64).count();
     let f32_entries: usize = specs
         .iter()
         .filter(|s| !s.f64)
         .map(|&s| entry_points(s).len())
         .sum();
-    assert_eq!(counts, [specs.len(), f32_specs, specs.len(), f32_entries]);
+    assert_eq!(
+        out.counts,
+        [specs.len(), f32_specs, specs.len(), f32_entries]
+    );
+    khronos_validators_accept(&out);
+}
 
-    // Khronos' own validators, where installed: naga writes e.g. GLSL.std.450 Exp on a
-    // double without complaint, spirv-val rejects it.
+/// What the translation stages have written: per target (SPIR-V, MSL, HLSL, GLSL ES) how
+/// many translations, and the files the external validators read.
+#[derive(Default)]
+struct Translations {
+    counts: [usize; 4],
+    spirv_files: Vec<(ShaderSpec, std::path::PathBuf)>,
+    glsl_files: Vec<(ShaderSpec, &'static str, std::path::PathBuf)>,
+}
+
+fn failed(spec: ShaderSpec, target: &str, e: &dyn std::fmt::Debug) -> String {
+    format!("{spec:?} → {target}: {e:?}")
+}
+
+/// SPIR-V 1.3: the first version with subgroup operations (wgpu picks ≥ 1.3 on Vulkan ≥ 1.1).
+fn to_spirv(
+    spec: ShaderSpec,
+    module: &naga::Module,
+    info: &ModuleInfo,
+    dir: &std::path::Path,
+    out: &mut Translations,
+) {
+    use naga::back::spv;
+    assert!(spv::supported_capabilities().contains(needs(spec)));
+    let options = spv::Options {
+        lang_version: (1, 3),
+        ..Default::default()
+    };
+    let words = spv::write_vec(module, info, &options, None)
+        .unwrap_or_else(|e| panic!("{}", failed(spec, "SPIR-V", &e)));
+    assert_eq!(words.first(), Some(&0x0723_0203), "{spec:?}: SPIR-V magic");
+    let file = dir.join(format!("{}.spv", out.counts[0]));
+    std::fs::write(&file, bytemuck_words(&words)).unwrap();
+    out.spirv_files.push((spec, file));
+    out.counts[0] += 1;
+}
+
+fn to_msl(spec: ShaderSpec, module: &naga::Module, info: &ModuleInfo, out: &mut Translations) {
+    use naga::back::msl;
+    if !msl::supported_capabilities().contains(needs(spec)) {
+        assert!(spec.f64, "{spec:?}: skipped on MSL");
+        return;
+    }
+    assert!(!spec.f64, "{spec:?}: naga's MSL writer now takes f64");
+    let options = msl::Options {
+        lang_version: (2, 1),
+        ..Default::default()
+    };
+    let (text, tr) = msl::write_string(module, info, &options, &msl::PipelineOptions::default())
+        .unwrap_or_else(|e| panic!("{}", failed(spec, "MSL", &e)));
+    for (name, ep) in entry_points(spec).iter().zip(&tr.entry_point_names) {
+        let ep = ep
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{}", failed(spec, name, e)));
+        assert!(
+            text.contains(&format!("kernel void {ep}(")),
+            "{spec:?}: {name}"
+        );
+    }
+    out.counts[1] += 1;
+}
+
+fn to_hlsl(spec: ShaderSpec, module: &naga::Module, info: &ModuleInfo, out: &mut Translations) {
+    use naga::back::hlsl;
+    assert!(hlsl::supported_capabilities().contains(needs(spec)));
+    let options = hlsl::Options {
+        shader_model: hlsl::ShaderModel::V6_0,
+        ..Default::default()
+    };
+    let mut text = String::new();
+    hlsl::Writer::new(&mut text, &options, &hlsl::PipelineOptions::default())
+        .write(module, info, None)
+        .unwrap_or_else(|e| panic!("{}", failed(spec, "HLSL", &e)));
+    for &name in entry_points(spec) {
+        assert!(
+            text.contains(&format!("void {name}(")),
+            "{spec:?}: HLSL {name}"
+        );
+    }
+    if spec.f64 {
+        assert!(text.contains("double"), "{spec:?}: HLSL without double");
+    }
+    out.counts[2] += 1;
+}
+
+/// GLSL takes one entry point per translation.
+fn to_glsl_es(
+    spec: ShaderSpec,
+    module: &naga::Module,
+    info: &ModuleInfo,
+    dir: &std::path::Path,
+    out: &mut Translations,
+) {
+    use naga::back::glsl;
+    for &name in entry_points(spec) {
+        let options = glsl::Options {
+            version: glsl::Version::new_gles(310),
+            ..Default::default()
+        };
+        let pipeline = glsl::PipelineOptions {
+            shader_stage: naga::ShaderStage::Compute,
+            entry_point: name.to_string(),
+            multiview: None,
+        };
+        let mut text = String::new();
+        let written = glsl::Writer::new(
+            &mut text,
+            module,
+            info,
+            &options,
+            &pipeline,
+            naga::proc::BoundsCheckPolicies::default(),
+        )
+        .and_then(|mut w| w.write());
+        match written {
+            Ok(_) => {
+                assert!(!spec.f64, "{spec:?}: GLSL ES now takes f64");
+                assert!(text.starts_with("#version 310 es"), "{spec:?}: {name}");
+                // glslangValidator takes the stage from the extension.
+                let file = dir.join(format!("{}.comp", out.counts[3]));
+                std::fs::write(&file, text).unwrap();
+                out.glsl_files.push((spec, name, file));
+                out.counts[3] += 1;
+            }
+            Err(glsl::Error::MissingFeatures(_)) if spec.f64 => {} // no double in GLSL ES
+            Err(e) => panic!("{}", failed(spec, &format!("GLSL ES 3.10 {name}"), &e)),
+        }
+    }
+}
+
+/// Khronos' own validators, where installed: naga writes e.g. GLSL.std.450 Exp on a double
+/// without complaint, spirv-val rejects it.
+fn khronos_validators_accept(out: &Translations) {
     if let Some(val) = shader_tool("spirv-val", "spirv-tools") {
-        for (spec, file) in &spirv_files {
-            let out = std::process::Command::new(&val)
+        for (spec, file) in &out.spirv_files {
+            let run = std::process::Command::new(&val)
                 .args(["--target-env", "vulkan1.1"])
                 .arg(file)
                 .output()
                 .unwrap();
             assert!(
-                out.status.success(),
+                run.status.success(),
                 "{spec:?}: spirv-val rejects naga's SPIR-V: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+                String::from_utf8_lossy(&run.stdout),
+                String::from_utf8_lossy(&run.stderr)
             );
         }
     }
     if let Some(glslang) = shader_tool("glslangValidator", "glslang-tools") {
         // One run over every file; each is compiled on its own (no linking without -l).
-        let out = std::process::Command::new(&glslang)
-            .args(glsl_files.iter().map(|(_, _, f)| f))
+        let run = std::process::Command::new(&glslang)
+            .args(out.glsl_files.iter().map(|(_, _, f)| f))
             .output()
             .unwrap();
-        if !out.status.success() {
-            let text = String::from_utf8_lossy(&out.stdout);
-            let failed: Vec<_> = glsl_files
+        if !run.status.success() {
+            let text = String::from_utf8_lossy(&run.stdout);
+            let failed: Vec<_> = out
+                .glsl_files
                 .iter()
                 .filter(|(_, _, f)| {
                     let name = f.to_string_lossy();
