@@ -157,3 +157,19 @@ pub fn fit_json_in(o: &crate::fitting::FitOutcome, vocabulary: &dyn Vocabulary) 
     }
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_output_reports_as_the_flat_list_k_outputs_by_feature() {
+        let one = Coefficients::single(vec![1.0, 2.0, 3.0]).unwrap();
+        assert_eq!(coefficients_json(&one), json!([1.0, 2.0, 3.0]));
+        let two = Coefficients::from_flat(2, 2, vec![1.0, 2.0, 10.0, 20.0, 11.0, 21.0]).unwrap();
+        assert_eq!(
+            coefficients_json(&two),
+            json!({"intercepts": [1.0, 2.0], "weights": [[10.0, 20.0], [11.0, 21.0]]})
+        );
+    }
+}
