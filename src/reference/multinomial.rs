@@ -2,8 +2,7 @@
 //! f64 by damped Newton's method: the reference of the multinomial loss.
 //!
 //! The coefficients Θ are (p + 1) × K, row 0 the K intercepts and row j the K weights of
-//! feature j, returned flat in row-major order `[b_1..b_K, W[1,·], …, W[p,·]]` (the layout of
-//! descent's coefficients, which for K = 1 is `[w0, w1..wp]`).
+//! feature j: row-major, exactly the flat layout of [`Coefficients`].
 //!
 //! **Shift invariance.** Adding one constant to a row of Θ (to every class's intercept, or to
 //! every class's weight of one feature) leaves every probability unchanged, so the data part
@@ -15,6 +14,7 @@
 //! probabilities and the one-hot labels both sum to one), so each step keeps every row's
 //! sum at zero.
 
+use crate::coefficients::Coefficients;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
@@ -46,7 +46,7 @@ const ARMIJO: f64 = 1e-4;
 /// unpenalized intercept runs off to −∞), and without an L2 part separable classes; a
 /// rank-deficient [1 X] without an L2 part is `Error::RankDeficient`, as for the binary
 /// reference.
-pub fn newton_multinomial(data: &Dataset, k: usize, l2: f64) -> Result<Vec<f64>> {
+pub fn newton_multinomial(data: &Dataset, k: usize, l2: f64) -> Result<Coefficients> {
     data.validate()?;
     newton_multinomial_until(data, k, l2, &Interrupt::default())
 }
@@ -58,7 +58,7 @@ pub(crate) fn newton_multinomial_until(
     k: usize,
     l2: f64,
     stop: &Interrupt,
-) -> Result<Vec<f64>> {
+) -> Result<Coefficients> {
     if !(l2.is_finite() && l2 >= 0.0) {
         return Err(Error::Config(format!(
             "the L2 strength α(1−ρ) must be finite and ≥ 0, got {l2}"
@@ -88,7 +88,7 @@ pub(crate) fn newton_multinomial_until(
             }
         }
     }
-    minimise(data, &labels, k, l2, stop)
+    Coefficients::from_flat(k, data.p(), minimise(data, &labels, k, l2, stop)?)
 }
 
 fn l2_example() -> crate::names::Mentions {
@@ -462,7 +462,7 @@ mod tests {
     fn the_optimum_has_a_zero_gradient_and_sums_to_zero_by_row() {
         let data = three_classes(300);
         for l2 in [0.0, 1e-2] {
-            let theta = newton_multinomial(&data, 3, l2).unwrap();
+            let theta = newton_multinomial(&data, 3, l2).unwrap().into_vec();
             let (_, g) = by_hand(&data, 3, &theta, l2);
             assert!(max_abs(&g) < 1e-12, "l2 {l2}: gradient {g:?}");
             for row in theta.chunks(3) {
@@ -492,9 +492,10 @@ mod tests {
         let binary = Dataset::new(data.features.to_f64().into_owned(), y2).unwrap();
         for l2 in [0.0, 0.1] {
             let theta = newton_multinomial(&binary, 2, l2).unwrap();
+            assert_eq!((theta.outputs(), theta.features()), (2, 2));
             let w = super::super::newton::newton_logistic(&binary, l2 / 2.0).unwrap();
             for (r, wr) in w.iter().enumerate() {
-                let got = theta[2 * r + 1] - theta[2 * r];
+                let got = theta.as_slice()[2 * r + 1] - theta.as_slice()[2 * r];
                 assert!(
                     (got - wr).abs() < 1e-10 * wr.abs().max(1.0),
                     "l2 {l2}: {theta:?} vs {w:?}"
