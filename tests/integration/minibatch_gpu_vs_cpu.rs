@@ -101,7 +101,9 @@ fn every_optimizer_and_batch_size_gives_the_cpu_iterates() {
         for (ds, model) in cases {
             for kind in OptimizerKind::ALL {
                 // f64 is the acceptance; f32 on the article's model only, which keeps the
-                // shader builds (each one a lavapipe compile) few.
+                // runs few (f32 is what the single-threaded GL rerun in CI checks, at about
+                // a second a run on llvmpipe); the other models' losses and penalties run in
+                // f32 in models_gpu_vs_cpu, full batch.
                 let f32_too = model == Model::LEAST_SQUARES;
                 for precision in [Precision::F64, Precision::F32] {
                     if (precision == Precision::F64 && !f64_ok)
