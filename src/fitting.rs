@@ -456,7 +456,7 @@ pub fn prepare<'a>(ds: &'a Dataset, req: &FitRequest) -> Result<Prepared<'a>> {
             let z = ds.standardized(crate::data::Scaling {
                 means: means.clone(),
                 stds: stds.clone(),
-            });
+            })?;
             let top = z
                 .features
                 .column_max_abs()

@@ -7,6 +7,7 @@
 //! time where a dense kernel wants a matrix) and get bit for bit what they would from a
 //! widened copy; the f32 paths (`fused` and the GPU in f32) read them without any conversion.
 
+use crate::error::{Error, Result};
 pub use crate::scalar::Element;
 use crate::scalar::Precision;
 use either::Either;
@@ -98,18 +99,38 @@ impl Features {
     }
 
     /// The same stored values read standardized (see [`Scaling`]): nothing is copied.
-    /// `scaling` has one mean and one standard deviation per column; the matrix must not be
-    /// standardized already.
-    pub fn standardized(&self, scaling: Scaling) -> Features {
+    /// `scaling` needs one finite mean and one finite, positive standard deviation per
+    /// column, and the matrix must not be standardized already; otherwise `Error::Data`
+    /// says which.
+    pub fn standardized(&self, scaling: Scaling) -> Result<Features> {
         let p = self.ncols();
-        assert!(
-            scaling.means.len() == p && scaling.stds.len() == p && self.scaling.is_none(),
-            "a scaling of {p} columns, applied once"
-        );
-        Features {
+        if scaling.means.len() != p || scaling.stds.len() != p {
+            return Err(Error::Data(format!(
+                "a standardization of {} means and {} standard deviations for {p} columns",
+                scaling.means.len(),
+                scaling.stds.len()
+            )));
+        }
+        if self.scaling.is_some() {
+            return Err(Error::Data("the features are standardized already".into()));
+        }
+        let bad = (0..p).find(|&j| {
+            let (m, s) = (scaling.means[j], scaling.stds[j]);
+            !(m.is_finite() && s.is_finite() && s > 0.0)
+        });
+        if let Some(j) = bad {
+            return Err(Error::Data(format!(
+                "column {} cannot be standardized with mean {} and standard deviation {} (they \
+                 must be finite, and the deviation positive)",
+                j + 1,
+                scaling.means[j],
+                scaling.stds[j]
+            )));
+        }
+        Ok(Features {
             values: self.values.clone(),
             scaling: Some(Arc::new(scaling)),
-        }
+        })
     }
 
     /// The transform applied on read, when standardized.
@@ -302,7 +323,10 @@ impl Features {
         let picked = each!(&self.values, a => Features::new(CowArray::from(a.select(ndarray::Axis(1), cols))));
         match &self.scaling {
             None => picked,
-            Some(s) => picked.standardized(s.select(cols)),
+            Some(s) => Features {
+                values: picked.values,
+                scaling: Some(Arc::new(s.select(cols))),
+            },
         }
     }
 
@@ -430,6 +454,40 @@ mod tests {
         );
         assert_eq!(a.select_columns(&[1]).precision(), Precision::F32);
         assert_eq!(a.into_f64(), x64);
+    }
+
+    #[test]
+    fn a_standardization_that_does_not_fit_the_matrix_is_refused() {
+        let f = Features::from(array![[1.0, 2.0], [3.0, 5.0]]);
+        let scaling = |means: Vec<f64>, stds: Vec<f64>| Scaling { means, stds };
+        let e = f.standardized(scaling(vec![0.0], vec![1.0])).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("1 means and 1 standard deviations for 2 columns"),
+            "{e}"
+        );
+        let e = f
+            .standardized(scaling(vec![0.0, 1.0], vec![1.0, 0.0]))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("column 2 cannot be standardized"),
+            "{e}"
+        );
+        let e = f
+            .standardized(scaling(vec![f64::NAN, 1.0], vec![1.0, 1.0]))
+            .unwrap_err();
+        assert!(e.to_string().contains("column 1"), "{e}");
+        let z = f
+            .standardized(scaling(vec![2.0, 3.5], vec![1.0, 1.5]))
+            .unwrap();
+        assert_eq!(z.to_f64(), array![[-1.0, -1.0], [1.0, 1.0]]);
+        let again = z
+            .standardized(scaling(vec![0.0, 0.0], vec![1.0, 1.0]))
+            .unwrap_err();
+        assert!(
+            again.to_string().contains("standardized already"),
+            "{again}"
+        );
     }
 
     #[test]

@@ -192,14 +192,14 @@ impl Dataset {
         }
     }
 
-    /// This dataset read standardized ([`Features::standardized`]): the features are
-    /// shared, not copied; the targets are copied.
-    pub fn standardized(&self, scaling: Scaling) -> Dataset {
-        Dataset {
-            features: self.features.standardized(scaling),
+    /// This dataset read standardized ([`Features::standardized`], which checks `scaling`):
+    /// the features are shared, not copied; the targets are copied.
+    pub fn standardized(&self, scaling: Scaling) -> Result<Dataset> {
+        Ok(Dataset {
+            features: self.features.standardized(scaling)?,
             targets: self.targets.clone(),
             feature_names: self.feature_names.clone(),
-        }
+        })
     }
 
     /// The linear predictor ŷ_i = w0 + x_i·w for every row, in f64 (`weights` = [w0, w]).

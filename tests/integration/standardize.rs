@@ -89,7 +89,7 @@ fn each_case(backend: Backend, solver: &dyn Solver, n: usize, f64_ok: bool) {
             // the first 3 000.
             for (rows, batch) in [(n, None), (n.min(3_000), Some(64))] {
                 let (ds, scaling) = offset_table(loss, rows, 12, f32_storage, seed);
-                let view = ds.standardized(scaling.clone());
+                let view = ds.standardized(scaling.clone()).unwrap();
                 assert!(view.features.slice::<f64>().is_none());
                 assert!(view.features.slice::<f32>().is_none());
                 let copy = copied(&ds, &scaling);
@@ -132,7 +132,7 @@ fn the_gpu_fits_a_standardized_view_as_a_z_scored_copy() {
 #[test]
 fn a_standardized_view_shares_its_values_and_reads_them_transformed() {
     let (ds, s) = offset_table(Loss::Squared, 50, 3, true, 7);
-    let view = ds.standardized(s.clone());
+    let view = ds.standardized(s.clone()).unwrap();
     let copy = copied(&ds, &s);
     assert_eq!(
         view.features.stored::<f32>().map(<[f32]>::as_ptr),
