@@ -404,8 +404,6 @@ pub struct Prepared<'a> {
     /// The matrix the fit runs on: `ds` itself, or `ds` read standardized (its features
     /// shared, not copied).
     work: std::borrow::Cow<'a, Dataset>,
-    /// Column means and standard deviations, when standardized.
-    scaling: Option<(Vec<f64>, Vec<f64>)>,
     /// The check that will run (`auto` resolved).
     check: Check,
 }
@@ -444,19 +442,17 @@ pub fn prepare<'a>(ds: &'a Dataset, req: &FitRequest) -> Result<Prepared<'a>> {
     }
     stop.check()?;
     let scaling = if req.standardize {
-        Some(column_scales(ds, stop)?)
+        let (means, stds) = column_scales(ds, stop)?;
+        Some(crate::data::Scaling { means, stds })
     } else {
         None
     };
     stop.check()?;
     // Never a copy of the features: standardized, the same values are read through the
     // column transform.
-    let (work, top) = match &scaling {
-        Some((means, stds)) => {
-            let z = ds.standardized(crate::data::Scaling {
-                means: means.clone(),
-                stds: stds.clone(),
-            })?;
+    let (work, top) = match scaling {
+        Some(scaling) => {
+            let z = ds.standardized(scaling)?;
             let top = z
                 .features
                 .column_max_abs()
@@ -466,11 +462,7 @@ pub fn prepare<'a>(ds: &'a Dataset, req: &FitRequest) -> Result<Prepared<'a>> {
         None => (std::borrow::Cow::Borrowed(ds), top),
     };
     check_range(&work, &top, req.config.precision)?;
-    Ok(Prepared {
-        work,
-        scaling,
-        check,
-    })
+    Ok(Prepared { work, check })
 }
 
 /// The end of stage 1 for one backend: open it and run its cheap adapter, precision and
@@ -712,8 +704,8 @@ fn assess(
         reference.weights.as_deref(),
         stop,
     )?;
-    let unscaled = |w: Coefficients| match &prepared.scaling {
-        Some((means, stds)) => unscale(&w, means, stds),
+    let unscaled = |w: Coefficients| match prepared.work.features.scaling() {
+        Some(s) => unscale(&w, &s.means, &s.stds),
         None => w,
     };
     let reference_weights = reference.weights.map(unscaled);

@@ -232,19 +232,22 @@ fn block_best<S: Real, T: Real, L: LossFn>(
     block::<S, T, L, false>(x, d, p, w, acc, sse)
 }
 
-/// Sums over `x`/`d` block by block, combined in f64: ([Σe, Σe·x_j], Σℓ).
-fn blocked<S: Real, T: Real, L: LossFn>(
+/// Sums of the rows `rows` of row-major `x` (p columns) and `d`, block by block, combined in
+/// f64: ([Σe, Σe·x_j], Σℓ). `sum_block(xb, db, acc)` writes one block's sums into `acc` and
+/// returns its Σℓ.
+fn blocked<S, T: Real>(
     x: &[S],
     d: &[T],
     p: usize,
-    w: &[T],
-    sse: bool,
+    rows: Range<usize>,
+    mut sum_block: impl FnMut(&[S], &[T], &mut [T]) -> T,
 ) -> (Vec<f64>, f64) {
+    let (x, d) = (&x[rows.start * p..rows.end * p], &d[rows]);
     let mut total = vec![0.0; p + 1];
     let mut total_sse = 0.0;
     let mut acc = vec![T::zero(); p + 1];
     for (xb, db) in x.chunks(BLOCK_ROWS * p).zip(d.chunks(BLOCK_ROWS)) {
-        let e2 = block_best::<S, T, L>(xb, db, p, w, &mut acc, sse);
+        let e2 = sum_block(xb, db, &mut acc);
         for (t, a) in total.iter_mut().zip(&acc) {
             *t += a.as_f64();
         }
@@ -253,34 +256,41 @@ fn blocked<S: Real, T: Real, L: LossFn>(
     (total, total_sse)
 }
 
+/// [`blocked`] over stored rows, read as they are.
+fn range_sums<S: Real, T: Real, L: LossFn>(
+    x: &[S],
+    d: &[T],
+    p: usize,
+    rows: Range<usize>,
+    w: &[T],
+    sse: bool,
+) -> (Vec<f64>, f64) {
+    blocked(x, d, p, rows, |xb, db, acc| {
+        block_best::<S, T, L>(xb, db, p, w, acc, sse)
+    })
+}
+
 /// [`blocked`] over standardized rows: each block of rows is standardized into one reused
 /// buffer (BLOCK_ROWS·p values, whatever n is), then summed as a block of the working type.
-fn blocked_scaled<S: Real, T: Real, L: LossFn>(
+fn range_sums_scaled<S: Real, T: Real, L: LossFn>(
     x: &[S],
     scaling: &Scaling,
     d: &[T],
     p: usize,
+    rows: Range<usize>,
     w: &[T],
     sse: bool,
 ) -> (Vec<f64>, f64) {
-    let mut total = vec![0.0; p + 1];
-    let mut total_sse = 0.0;
-    let mut acc = vec![T::zero(); p + 1];
-    let mut z = Vec::with_capacity(BLOCK_ROWS.min(d.len()) * p);
-    for (xb, db) in x.chunks(BLOCK_ROWS * p).zip(d.chunks(BLOCK_ROWS)) {
+    let mut z = Vec::with_capacity(BLOCK_ROWS.min(rows.len()) * p);
+    blocked(x, d, p, rows, |xb, db, acc| {
         z.clear();
         z.extend(
             xb.iter()
                 .enumerate()
                 .map(|(k, v)| T::from_f64(scaling.apply(k % p, v.as_f64()))),
         );
-        let e2 = block_best::<T, T, L>(&z, db, p, w, &mut acc, sse);
-        for (t, a) in total.iter_mut().zip(&acc) {
-            *t += a.as_f64();
-        }
-        total_sse += e2.as_f64();
-    }
-    (total, total_sse)
+        block_best::<T, T, L>(&z, db, p, w, acc, sse)
+    })
 }
 
 /// The epoch's sums over `n` rows, `part(rows)` summing a range of them: on this thread,
@@ -310,33 +320,6 @@ fn epoch_sums(
         }
         (total, sse)
     })
-}
-
-/// Sums of the rows `rows` of row-major `x` (p columns).
-fn range_sums<S: Real, T: Real, L: LossFn>(
-    x: &[S],
-    d: &[T],
-    p: usize,
-    rows: Range<usize>,
-    w: &[T],
-    sse: bool,
-) -> (Vec<f64>, f64) {
-    let xs = &x[rows.start * p..rows.end * p];
-    blocked::<S, T, L>(xs, &d[rows], p, w, sse)
-}
-
-/// [`range_sums`] of standardized rows.
-fn range_sums_scaled<S: Real, T: Real, L: LossFn>(
-    x: &[S],
-    scaling: &Scaling,
-    d: &[T],
-    p: usize,
-    rows: Range<usize>,
-    w: &[T],
-    sse: bool,
-) -> (Vec<f64>, f64) {
-    let xs = &x[rows.start * p..rows.end * p];
-    blocked_scaled::<S, T, L>(xs, scaling, &d[rows], p, w, sse)
 }
 
 impl<T: Real> EpochSums<T> for Kernel<'_, T> {
